@@ -1,0 +1,1 @@
+"""Simulated robot hardware: real rclpy action and service servers."""

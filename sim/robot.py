@@ -1,0 +1,104 @@
+"""One simulated robot: every server of one robot in one process, under one namespace.
+
+    mission-sim [--namespace robot1] [--config FILE] [--time-scale K] [--ros-args ...]
+
+Servers (relative names, so they live under the namespace): navigate_to_pose, follow_joint_trajectory,
+move_arm (actions); health_check, calibrate, sim_status (services); odom, joint_states (topics).
+``sim_status`` (std_srvs/Trigger) answers a JSON object with, per server, the goals it holds that
+have not reached a terminal state ("pending" + "active") and counts of what happened to its goals.
+Prints ``READY <namespace>`` on stdout once every server exists.
+"""
+import argparse
+import json
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from std_srvs.srv import Trigger
+
+from sim.arm import make_arm_servers
+from sim.clock import SimClock
+from sim.config import ConfigError, load_config
+from sim.faults import Faults
+from sim.navigation import NavigationServer
+from sim.services import SimServices
+
+NODE_NAME = "robot_sim"
+
+
+class SimRobot:
+    def __init__(self, node: Node, config: dict, time_scale: float = 1.0):
+        self.node = node
+        self.clock = SimClock(node, time_scale)
+        fault_config = config.get("faults") or {}
+
+        def faults_for(server, kind="action"):
+            return Faults(node, server, kind, fault_config.get(server) or {}, int(config["seed"]))
+
+        result_timeout = int(config["result_timeout"])
+        self.navigation = NavigationServer(node, config["navigation"], self.clock, faults_for("navigate_to_pose"),
+                                           result_timeout)
+        arm_servers, self._joint_states = make_arm_servers(node, config["arm"], self.clock, faults_for, result_timeout)
+        self.actions = [self.navigation, *arm_servers]
+        self.services = SimServices(node, config, self.clock, faults_for)
+        node.create_service(Trigger, "sim_status", self._status)
+
+    def status(self) -> dict:
+        report = {server.name: server.status() for server in self.actions}
+        report["services"] = self.services.status()
+        report["unfinished_goals"] = sum(s["pending"] + s["active"] for s in report.values() if "active" in s)
+        return report
+
+    def _status(self, request, response):
+        response.success = True
+        response.message = json.dumps(self.status())
+        return response
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="mission-sim", description="Run one simulated robot.")
+    parser.add_argument("--namespace", "-n", default="", help="robot namespace, e.g. robot1 (default: none)")
+    parser.add_argument("--config", "-c", help="YAML file merged over the default configuration")
+    parser.add_argument("--time-scale", "-t", type=float, default=1.0,
+                        help="simulated seconds per wall second (default 1)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args_in = sys.argv[1:] if argv is None else argv
+    ours = rclpy.utilities.remove_ros_args(["mission-sim", *args_in])[1:]
+    args = parse_args(ours)
+    try:
+        config = load_config(args.config)
+    except (OSError, ConfigError) as exc:
+        print(f"mission-sim: {exc}", file=sys.stderr)
+        return 2
+    if args.time_scale <= 0:
+        print("mission-sim: --time-scale must be positive", file=sys.stderr)
+        return 2
+    rclpy.init(args=["mission-sim", *args_in])
+    node = Node(NODE_NAME, namespace=args.namespace or None)
+    try:
+        SimRobot(node, config, args.time_scale)
+    except (ConfigError, KeyError, ValueError) as exc:
+        print(f"mission-sim: bad configuration: {exc}", file=sys.stderr)
+        node.destroy_node()
+        rclpy.try_shutdown()
+        return 2
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    print(f"READY {node.get_namespace()}", flush=True)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""Test-side ROS plumbing: an rclpy session in the test process, real action and service calls,
+and simulated robots in their own processes. Nothing here replaces rclpy; it only waits on it
+with deadlines so that a broken server fails a test instead of hanging it.
+"""
+import itertools
+import json
+import os
+import pathlib
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import rclpy
+from rclpy.action import ActionClient
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.parameter_client import AsyncParameterClient
+from std_srvs.srv import Trigger
+
+BIN = pathlib.Path(sys.executable).parent
+_names = itertools.count()
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}{os.getpid()}_{next(_names)}"
+
+
+class RosSession:
+    """One rclpy context, node and single-threaded executor for the test process."""
+
+    def __init__(self):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = Node(unique_name("test_client_"), context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self._clients = {}
+
+    def close(self):
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+    # -- waiting -----------------------------------------------------------------------------
+    def wait(self, future, timeout: float):
+        """Spin until ``future`` is done; return its result or raise TimeoutError."""
+        self.executor.spin_until_future_complete(future, timeout_sec=timeout)
+        if not future.done():
+            raise TimeoutError(f"no answer within {timeout} s")
+        return future.result()
+
+    def spin_until(self, predicate, timeout: float, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{what} not reached within {timeout} s")
+            self.executor.spin_once(timeout_sec=0.02)
+
+    # -- clients -----------------------------------------------------------------------------
+    def action_client(self, action_type, name: str, timeout: float = 15.0) -> ActionClient:
+        key = (action_type, name)
+        if key not in self._clients:
+            client = ActionClient(self.node, action_type, name)
+            self.spin_until(client.server_is_ready, timeout, f"action server {name}")
+            self._clients[key] = client
+        return self._clients[key]
+
+    def service_client(self, srv_type, name: str, timeout: float = 15.0):
+        key = (srv_type, name)
+        if key not in self._clients:
+            client = self.node.create_client(srv_type, name)
+            self.spin_until(client.service_is_ready, timeout, f"service {name}")
+            self._clients[key] = client
+        return self._clients[key]
+
+    def call(self, srv_type, name: str, request, timeout: float = 15.0):
+        return self.wait(self.service_client(srv_type, name).call_async(request), timeout)
+
+    def send_goal(self, action_type, name: str, goal) -> "GoalCall":
+        return GoalCall(self, self.action_client(action_type, name), goal)
+
+    def set_parameters(self, node_name: str, params: dict, timeout: float = 10.0):
+        client = AsyncParameterClient(self.node, node_name)
+        self.spin_until(client.services_are_ready, timeout, f"parameter services of {node_name}")
+        response = self.wait(client.set_parameters([Parameter(k, value=v) for k, v in params.items()]), timeout)
+        failed = [r.reason for r in response.results if not r.successful]
+        assert not failed, f"setting {params} on {node_name} failed: {failed}"
+
+
+class GoalCall:
+    """One goal sent through a real ActionClient, with its feedback collected."""
+
+    def __init__(self, ros: RosSession, client: ActionClient, goal):
+        self.ros = ros
+        self.feedback = []
+        self.sent_at = time.monotonic()
+        self._accept = client.send_goal_async(goal, feedback_callback=lambda m: self.feedback.append(m.feedback))
+        self._result = None
+        self.handle = None
+
+    def accepted(self, timeout: float = 10.0) -> bool:
+        self.handle = self.ros.wait(self._accept, timeout)
+        return self.handle.accepted
+
+    def result(self, timeout: float = 30.0):
+        """Wait for the result; return (GoalStatus code, result message)."""
+        if self.handle is None:
+            assert self.accepted(timeout), "goal was rejected"
+        if self._result is None:
+            self._result = self.handle.get_result_async()
+        response = self.ros.wait(self._result, timeout)
+        return response.status, response.result
+
+    def cancel(self, timeout: float = 10.0):
+        return self.ros.wait(self.handle.cancel_goal_async(), timeout)
+
+
+class SimProcess:
+    """``mission-sim`` in its own process; ready once it prints READY."""
+
+    def __init__(self, namespace: str, *extra, config: dict = None, time_scale: float = 1.0, timeout=20.0):
+        self.namespace = namespace
+        args = [str(BIN / "mission-sim"), "--namespace", namespace, "--time-scale", str(time_scale), *extra]
+        if config is not None:
+            fd, path = tempfile.mkstemp(suffix=".yaml", prefix="sim_config_")
+            with os.fdopen(fd, "w") as f:
+                json.dump(config, f)  # JSON is YAML
+            args += ["--config", path]
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        self._lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self._wait_ready(timeout)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                raise RuntimeError(f"mission-sim exited with {self.proc.wait()}: {self.stderr()}")
+            if line.startswith("READY"):
+                return
+        self.stop()
+        raise TimeoutError(f"mission-sim not ready within {timeout} s: {self.stderr()}")
+
+    def stderr(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read()
+
+    @property
+    def node_name(self) -> str:
+        return f"/{self.namespace}/robot_sim"
+
+    def name(self, relative: str) -> str:
+        return f"/{self.namespace}/{relative}"
+
+    def status(self, ros: RosSession) -> dict:
+        return json.loads(ros.call(Trigger, self.name("sim_status"), Trigger.Request()).message)
+
+    def wait_exit(self, timeout: float) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
