@@ -7,7 +7,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	@$(PY) -m sim.demo
+	@$(PY) -m executive.demo
 
 test: setup
 	@$(PY) -m pytest

@@ -5,13 +5,6 @@ with deadlines so that a broken server fails a test instead of hanging it.
 import itertools
 import json
 import os
-import pathlib
-import queue
-import signal
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 
 import rclpy
@@ -22,7 +15,8 @@ from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from std_srvs.srv import Trigger
 
-BIN = pathlib.Path(sys.executable).parent
+from executive.launcher import SimProcess
+
 _names = itertools.count()
 
 
@@ -120,65 +114,6 @@ class GoalCall:
         return self.ros.wait(self.handle.cancel_goal_async(), timeout)
 
 
-class SimProcess:
-    """``mission-sim`` in its own process; ready once it prints READY."""
-
-    def __init__(self, namespace: str, *extra, config: dict = None, time_scale: float = 1.0, timeout=20.0):
-        self.namespace = namespace
-        args = [str(BIN / "mission-sim"), "--namespace", namespace, "--time-scale", str(time_scale), *extra]
-        if config is not None:
-            fd, path = tempfile.mkstemp(suffix=".yaml", prefix="sim_config_")
-            with os.fdopen(fd, "w") as f:
-                json.dump(config, f)  # JSON is YAML
-            args += ["--config", path]
-        self._stderr = tempfile.TemporaryFile(mode="w+")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
-        self._lines = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self._wait_ready(timeout)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                raise RuntimeError(f"mission-sim exited with {self.proc.wait()}: {self.stderr()}")
-            if line.startswith("READY"):
-                return
-        self.stop()
-        raise TimeoutError(f"mission-sim not ready within {timeout} s: {self.stderr()}")
-
-    def stderr(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read()
-
-    @property
-    def node_name(self) -> str:
-        return f"/{self.namespace}/robot_sim"
-
-    def name(self, relative: str) -> str:
-        return f"/{self.namespace}/{relative}"
-
-    def status(self, ros: RosSession) -> dict:
-        return json.loads(ros.call(Trigger, self.name("sim_status"), Trigger.Request()).message)
-
-    def wait_exit(self, timeout: float) -> int:
-        return self.proc.wait(timeout=timeout)
-
-    def stop(self, timeout: float = 10.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+def sim_status(ros: RosSession, sim: SimProcess) -> dict:
+    """The sim's own account of its goals (see sim/robot.py)."""
+    return json.loads(ros.call(Trigger, sim.name("sim_status"), Trigger.Request()).message)

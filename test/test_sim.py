@@ -10,7 +10,7 @@ from builtin_interfaces.msg import Duration
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectoryPoint
 
-from harness import SimProcess, unique_name
+from harness import SimProcess, sim_status, unique_name
 from mission_interfaces.action import FollowJointTrajectory, MoveArm, NavigateToPose
 from sim.faults import ActionFaults, ServiceFaults
 
@@ -57,7 +57,7 @@ def clean_sim(request, ros):
     status = {}
 
     def settled():
-        status.update(sim.status(ros))
+        status.update(sim_status(ros, sim))
         return status["unfinished_goals"] == 0 and status["services"]["in_flight"] == 0
 
     ros.spin_until(settled, 10.0, "no unfinished goals on the sim")
@@ -115,7 +115,7 @@ def test_navigate_cancel_returns_canceled_with_pose_reached(ros, sim):
     status, result = call.result()
     assert status == GoalStatus.STATUS_CANCELED
     assert "stopped at" in result.error_msg
-    assert sim.status(ros)["navigate_to_pose"]["canceled"] >= 1
+    assert sim_status(ros, sim)["navigate_to_pose"]["canceled"] >= 1
 
 
 def test_new_goal_preempts_running_one(ros, sim):
@@ -204,9 +204,9 @@ def test_health_check_reports_components_and_runtime_faults(ros, sim):
 
 def test_calibrate_runs_fails_by_probability_and_resets(ros, sim):
     response = ros.call(SetBool, sim.name("calibrate"), SetBool.Request(data=True))
-    assert response.success and sim.status(ros)["services"]["calibrated"]
+    assert response.success and sim_status(ros, sim)["services"]["calibrated"]
     response = ros.call(SetBool, sim.name("calibrate"), SetBool.Request(data=False))
-    assert response.success and not sim.status(ros)["services"]["calibrated"]
+    assert response.success and not sim_status(ros, sim)["services"]["calibrated"]
     ros.set_parameters(sim.node_name, {"calibration.failure_probability": 1.0})
     response = ros.call(SetBool, sim.name("calibrate"), SetBool.Request(data=True))
     assert not response.success and "failed" in response.message

@@ -1,0 +1,1 @@
+"""The mission executive: mission loading and compiling, the executive node, command line."""

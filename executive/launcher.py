@@ -1,0 +1,83 @@
+"""Processes the executive starts: simulated robots, each a ``mission-sim`` child process.
+
+A child is ready once it prints ``READY``; every wait has a deadline, and stopping sends SIGINT
+first (clean DDS shutdown) and SIGKILL only if the child does not exit in time.
+"""
+import json
+import os
+import pathlib
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BIN = pathlib.Path(sys.executable).parent
+
+
+class SimProcess:
+    """``mission-sim`` in its own process."""
+
+    def __init__(self, namespace: str, *extra, config: dict = None, time_scale: float = 1.0,
+                 timeout: float = 20.0, env: dict = None):
+        self.namespace = namespace.strip("/")
+        args = [str(BIN / "mission-sim"), "--namespace", self.namespace, "--time-scale", str(time_scale), *extra]
+        self._config_path = None
+        if config is not None:
+            fd, self._config_path = tempfile.mkstemp(suffix=".yaml", prefix="sim_config_")
+            with os.fdopen(fd, "w") as f:
+                json.dump(config, f)  # JSON is YAML
+            args += ["--config", self._config_path]
+        self._stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+                                     env=env, start_new_session=True)
+        self._lines = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self._wait_ready(timeout)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def _wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.stop()
+                raise TimeoutError(f"mission-sim {self.namespace} not ready within {timeout} s: {self.stderr()}")
+            if line is None:
+                raise RuntimeError(f"mission-sim {self.namespace} exited with {self.proc.wait()}: {self.stderr()}")
+            if line.startswith("READY"):
+                return
+
+    def stderr(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read()
+
+    @property
+    def node_name(self) -> str:
+        return f"/{self.namespace}/robot_sim" if self.namespace else "/robot_sim"
+
+    def name(self, relative: str) -> str:
+        return f"/{self.namespace}/{relative}" if self.namespace else f"/{relative}"
+
+    def wait_exit(self, timeout: float) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._config_path:
+            os.unlink(self._config_path)
+            self._config_path = None
+        return self.proc.returncode
