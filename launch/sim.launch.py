@@ -4,39 +4,66 @@
 
 With robots:=1 and namespace:=<ns> a single robot runs under that namespace instead
 (namespace:='' puts its servers at the root, as a real robot without namespaces would).
+With robots:=2 or more, namespace is ignored (a message says so when it is set).
+Bad arguments (robots not a positive integer, time_scale not a positive number, a config
+file that does not exist) stop the launch with one clear error before any process starts.
 """
+import os
+
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+DEFAULT_NAMESPACE = "robot1"
+
 
 def robot_namespaces(robots: int, namespace: str):
-    if robots == 1 and namespace != "robot1":
+    if robots == 1:
         return [namespace]
     return [f"robot{i}" for i in range(1, robots + 1)]
 
 
+def _positive(name, text, kind):
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise ValueError(f"sim.launch.py: {name}:={text!r} must be a positive {kind.__name__}")
+    return value
+
+
 def _sim_nodes(context):
-    robots = int(LaunchConfiguration("robots").perform(context))
+    robots = _positive("robots", LaunchConfiguration("robots").perform(context), int)
+    time_scale = LaunchConfiguration("time_scale").perform(context)
+    _positive("time_scale", time_scale, float)
     namespace = LaunchConfiguration("namespace").perform(context).strip("/")
     config = LaunchConfiguration("config").perform(context)
-    arguments = ["--time-scale", LaunchConfiguration("time_scale").perform(context)]
+    if config and not os.path.isfile(config):
+        raise ValueError(f"sim.launch.py: config:={config!r} is not a file")
+    arguments = ["--time-scale", time_scale]
     if config:
         arguments += ["--config", config]
-    return [
+    actions = []
+    if robots > 1 and namespace != DEFAULT_NAMESPACE:
+        actions.append(LogInfo(msg=f"sim.launch.py: namespace:={namespace!r} is ignored with robots:={robots}"
+                                   f" (the robots are robot1..robot{robots})"))
+    actions += [
         Node(package="mission_executive", executable="mission-sim", name="robot_sim",
              namespace=ns or None, arguments=arguments, output="screen")
         for ns in robot_namespaces(robots, namespace)
     ]
+    return actions
 
 
 def generate_launch_description():
     return LaunchDescription([
-        DeclareLaunchArgument("robots", default_value="1", description="number of simulated robots"),
-        DeclareLaunchArgument("namespace", default_value="robot1",
-                              description="namespace of the robot when robots:=1"),
-        DeclareLaunchArgument("time_scale", default_value="1.0", description="simulated seconds per wall second"),
+        DeclareLaunchArgument("robots", default_value="1", description="number of simulated robots (>= 1)"),
+        DeclareLaunchArgument("namespace", default_value=DEFAULT_NAMESPACE,
+                              description="namespace of the robot when robots:=1 ('' = root namespace)"),
+        DeclareLaunchArgument("time_scale", default_value="1.0",
+                              description="simulated seconds per wall second (> 0)"),
         DeclareLaunchArgument("config", default_value="", description="sim configuration YAML (optional)"),
         OpaqueFunction(function=_sim_nodes),
     ])

@@ -64,10 +64,11 @@ if ! up_to_date interfaces "$key"; then
 fi
 
 # 5. This package, editable: code changes need no reinstall; metadata changes do.
-key=$(hash_of setup.py setup.cfg package.xml "$STAMPS/interfaces")
+key=$(hash_of setup.py setup.cfg package.xml scripts/setup.sh "$STAMPS/interfaces")
 if ! up_to_date package "$key"; then
   log "installing mission_executive (editable)"
-  "$PIP" install -q --no-deps --no-build-isolation -e .
+  # compat mode puts the source tree on sys.path, so packages added later import without a reinstall.
+  "$PIP" install -q --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
   mark_done package "$key"
 fi
 log "ready"

@@ -10,6 +10,7 @@ Prints ``READY <namespace>`` on stdout once every server exists.
 """
 import argparse
 import json
+import signal
 import sys
 
 import rclpy
@@ -94,6 +95,9 @@ def main(argv=None):
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
+        # A terminal's Ctrl-C reaches us directly and again through `ros2 launch`: the second
+        # SIGINT must not interrupt the cleanup below.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         executor.shutdown()
         node.destroy_node()
         rclpy.try_shutdown()

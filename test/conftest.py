@@ -4,8 +4,10 @@ The domain id is claimed with a lock file, so concurrent test sessions on one ma
 a DDS bus. The shared-memory transport is off because some tests kill processes on purpose, and a
 killed Fast DDS process leaves its segments in /dev/shm (ROS_WHEELS.md, item 10).
 """
+import dataclasses
 import fcntl
 import os
+import pathlib
 
 import pytest
 
@@ -27,13 +29,60 @@ _DOMAIN, _DOMAIN_LOCK = _claim_domain_id()
 os.environ["ROS_DOMAIN_ID"] = str(_DOMAIN)
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ["FASTDDS_BUILTIN_TRANSPORTS"] = "UDPv4"
+# A 3 s participant lease, so that a killed server leaves the graph in seconds, not 20 s.
+os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(
+    pathlib.Path(__file__).resolve().parents[1] / "executive/dds/fastdds_profile.xml")
 os.environ.pop("ROS_LOCALHOST_ONLY", None)
 
 
 @pytest.fixture(scope="session")
-def ros():
+def ros_session():
     from harness import RosSession
 
     session = RosSession()
     yield session
     session.close()
+
+
+@pytest.fixture
+def ros(ros_session):
+    """The session's rclpy node; trees a test set up on it are stopped and shut down after it."""
+    yield ros_session
+    ros_session.shutdown_trees()
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """One simulated robot per test module, at SIM_TIME_SCALE."""
+    from harness import SIM_TIME_SCALE, SimProcess, unique_name
+
+    process = SimProcess(unique_name("sim"), time_scale=SIM_TIME_SCALE)
+    yield process
+    assert process.stop() == 0, process.stderr()
+
+
+@pytest.fixture(autouse=True)
+def settle_sim(request):
+    """After each test that used the module's sim: no goal left unfinished on it, and every
+    fault knob back to its default."""
+    yield
+    if "sim" not in request.fixturenames:
+        return
+    from harness import sim_status
+    from sim.faults import ActionFaults, ServiceFaults
+
+    ros, sim = request.getfixturevalue("ros_session"), request.getfixturevalue("sim")
+    if sim.proc.poll() is not None:
+        return
+    status = {}
+
+    def settled():
+        status.update(sim_status(ros, sim))
+        return status["unfinished_goals"] == 0 and status["services"]["in_flight"] == 0
+
+    ros.spin_until(settled, 10.0, "no unfinished goals on the sim")
+    defaults = {"health.unhealthy": [""], "calibration.failure_probability": 0.0}
+    for server, spec in [("navigate_to_pose", ActionFaults), ("follow_joint_trajectory", ActionFaults),
+                         ("move_arm", ActionFaults), ("health_check", ServiceFaults), ("calibrate", ServiceFaults)]:
+        defaults.update({f"{server}.{f.name}": f.default for f in dataclasses.fields(spec)})
+    ros.set_parameters(sim.node_name, defaults)

@@ -7,6 +7,7 @@ import json
 import os
 import time
 
+import py_trees
 import rclpy
 from rclpy.action import ActionClient
 from rclpy.executors import SingleThreadedExecutor
@@ -18,6 +19,7 @@ from std_srvs.srv import Trigger
 from executive.launcher import SimProcess
 
 _names = itertools.count()
+SIM_TIME_SCALE = 4.0  # the shared per-module sim runs four simulated seconds per wall second
 
 
 def unique_name(prefix: str) -> str:
@@ -34,6 +36,14 @@ class RosSession:
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._clients = {}
+        self.trees = []     # trees set up on this node, shut down after each test
+
+    def shutdown_trees(self):
+        for root in self.trees:
+            root.stop(py_trees.common.Status.INVALID)
+            for behaviour in root.iterate():
+                behaviour.shutdown()
+        self.trees.clear()
 
     def close(self):
         self.executor.shutdown()
@@ -104,10 +114,16 @@ class GoalCall:
     def result(self, timeout: float = 30.0):
         """Wait for the result; return (GoalStatus code, result message)."""
         if self.handle is None:
-            assert self.accepted(timeout), "goal was rejected"
+            try:
+                assert self.accepted(timeout), "goal was rejected"
+            except TimeoutError:
+                raise TimeoutError(f"no answer to the goal request within {timeout} s") from None
         if self._result is None:
             self._result = self.handle.get_result_async()
-        response = self.ros.wait(self._result, timeout)
+        try:
+            response = self.ros.wait(self._result, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"goal accepted, but no result within {timeout} s") from None
         return response.status, response.result
 
     def cancel(self, timeout: float = 10.0):
@@ -117,3 +133,22 @@ class GoalCall:
 def sim_status(ros: RosSession, sim: SimProcess) -> dict:
     """The sim's own account of its goals (see sim/robot.py)."""
     return json.loads(ros.call(Trigger, sim.name("sim_status"), Trigger.Request()).message)
+
+
+def run_tree(ros: RosSession, root, timeout: float, until=None, setup_timeout: float = 15.0):
+    """Set up ``root`` on the session's node and tick it until it stops RUNNING (or ``until()``).
+
+    Between ticks the executor runs ROS callbacks; any callback (feedback, result, a leaf's wake)
+    ends the wait, so the tree ticks as events arrive, as the executive does. Returns the status.
+    """
+    if root not in ros.trees:
+        py_trees.trees.setup(root, timeout=setup_timeout, node=ros.node)
+        ros.trees.append(root)
+    deadline = time.monotonic() + timeout
+    while True:
+        root.tick_once()
+        if root.status != py_trees.common.Status.RUNNING or (until is not None and until()):
+            return root.status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"tree still {root.status} after {timeout} s: {root.feedback_message}")
+        ros.executor.spin_once(timeout_sec=0.05)

@@ -1,5 +1,4 @@
 """The simulated robot over real DDS: success paths, rejections, cancel, preemption, fault knobs."""
-import dataclasses
 import math
 import statistics
 import time
@@ -10,13 +9,12 @@ from builtin_interfaces.msg import Duration
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectoryPoint
 
-from harness import SimProcess, sim_status, unique_name
+from harness import SIM_TIME_SCALE, SimProcess, sim_status, unique_name
 from mission_interfaces.action import FollowJointTrajectory, MoveArm, NavigateToPose
-from sim.faults import ActionFaults, ServiceFaults
 
 ARM_JOINTS = ["shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
               "wrist_1_joint", "wrist_2_joint", "wrist_3_joint"]
-TIME_SCALE = 4.0
+TIME_SCALE = SIM_TIME_SCALE
 
 
 def nav_goal(x, y, yaw=0.0, frame="map"):
@@ -36,37 +34,6 @@ def trajectory_goal(names, points):
                              time_from_start=Duration(sec=int(t), nanosec=int((t % 1) * 1e9)))
         for t, pos in points]
     return goal
-
-
-@pytest.fixture(scope="module")
-def sim():
-    process = SimProcess(unique_name("simtest"), time_scale=TIME_SCALE)
-    yield process
-    assert process.stop() == 0, process.stderr()
-
-
-@pytest.fixture(autouse=True)
-def clean_sim(request, ros):
-    """After each test: no goal left unfinished on the sim, and every fault knob back to default."""
-    yield
-    if "sim" not in request.fixturenames:
-        return
-    sim = request.getfixturevalue("sim")
-    if sim.proc.poll() is not None:
-        return
-    status = {}
-
-    def settled():
-        status.update(sim_status(ros, sim))
-        return status["unfinished_goals"] == 0 and status["services"]["in_flight"] == 0
-
-    ros.spin_until(settled, 10.0, "no unfinished goals on the sim")
-    defaults = {}
-    for server, spec in [("navigate_to_pose", ActionFaults), ("follow_joint_trajectory", ActionFaults),
-                         ("move_arm", ActionFaults), ("health_check", ServiceFaults), ("calibrate", ServiceFaults)]:
-        defaults.update({f"{server}.{f.name}": f.default for f in dataclasses.fields(spec)})
-    defaults.update({"health.unhealthy": [""], "calibration.failure_probability": 0.0})
-    ros.set_parameters(sim.node_name, defaults)
 
 
 def navigate(ros, sim, goal):

@@ -1,0 +1,322 @@
+"""Action leaves: one generic behaviour for any ROS 2 action type, and typed conveniences.
+
+The goal is built from constants and/or blackboard keys; every step of its life is asynchronous,
+so a tick never blocks. Callbacks run on the node's executor, which must be the executor that
+ticks the tree (single-threaded), so no locking is needed. ``setup(node=..., wake=...)``: ``wake``
+is called on acceptance, feedback and result so the tree can tick at once instead of waiting a
+tick period.
+
+Status of :class:`ActionClient`, by what its goal is doing:
+
+===============================================  ==========  ===============================
+goal state                                       status      failure.reason
+===============================================  ==========  ===============================
+waiting for the server (up to ``server_timeout``)  RUNNING
+no server within ``server_timeout``              FAILURE     server_unavailable
+a goal blackboard key is missing                 FAILURE     invalid_goal
+sent, acceptance not yet known (pending)         RUNNING
+no answer to the goal request in server_timeout  FAILURE     timeout
+rejected                                         FAILURE     rejected
+ACCEPTED / EXECUTING / CANCELING                 RUNNING
+SUCCEEDED and ``result_check`` holds (or none)   SUCCESS
+SUCCEEDED but ``result_check`` fails             FAILURE     result_check
+ABORTED (includes preempted by another client)   FAILURE     aborted
+CANCELED by someone else                         FAILURE     canceled
+running longer than ``goal_timeout``             FAILURE     timeout (goal cancelled)
+server gone from the graph while running         FAILURE     server_lost
+===============================================  ==========  ===============================
+
+When the leaf stops while its goal is in flight (interrupted by a higher priority, a failing
+parallel sibling, a timeout decorator, or the mission ending), the goal is cancelled; a goal whose
+acceptance has not arrived yet is cancelled as soon as it does (the 'recalling' case). Feedback and
+results of earlier goals are told apart by goal and ignored. Ticking the leaf again after it
+finished sends a new goal.
+"""
+import math
+import time
+import uuid
+from functools import partial
+
+from action_msgs.msg import GoalStatus
+from py_trees.common import Status
+from rclpy.action import ActionClient as RclpyActionClient
+from rclpy.action.client import ClientGoalHandle
+from unique_identifier_msgs.msg import UUID
+
+from behaviors import failures
+from behaviors.basics import Check
+from behaviors.failures import Failure
+from behaviors.leaf import RemoteLeaf
+
+STATUS_NAMES = {v: k[len("STATUS_"):] for k, v in vars(GoalStatus).items() if k.startswith("STATUS_")}
+TERMINAL = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
+# How long a goal may show a terminal status (status topic) without its result arriving before the
+# result is asked for again: a reply can be lost when the server has only just appeared.
+RESULT_GRACE = 1.0
+ERROR_CODE_FIELDS = ("error_code",)
+ERROR_MESSAGE_FIELDS = ("error_msg", "error_string", "message")
+
+
+def error_of(result):
+    """(error code, error message) of a result message, for the common field names."""
+    fields = result.get_fields_and_field_types() if result is not None else {}
+    code = next((getattr(result, f) for f in ERROR_CODE_FIELDS if f in fields), None)
+    message = next((getattr(result, f) for f in ERROR_MESSAGE_FIELDS if f in fields), "")
+    return code, message
+
+
+class _Attempt:
+    """One goal sent by the leaf: events carrying another attempt are stale and ignored."""
+
+    def __init__(self):
+        self.goal_id = UUID(uuid=list(uuid.uuid4().bytes))
+        self.handle = None
+        self.abandoned = False      # the leaf stopped caring; cancel when possible
+        self.finished = False       # a terminal status (or rejection) arrived
+        self.unknown = False        # unanswered, and the server said it has no such goal
+        self.sent_at = time.monotonic()
+        self.terminal_since = None  # when the status topic first showed a terminal status
+
+    @property
+    def in_flight(self) -> bool:
+        return not self.finished and not (self.handle is None and self.unknown)
+
+
+class ActionClient(RemoteLeaf):
+    """Send one goal of any action type and report its outcome (see the module's table).
+
+    Args:
+        name: behaviour name
+        action_type: generated action class, or a type string ``pkg/action/Name``
+        action_name: the server's name, e.g. ``/robot1/navigate_to_pose`` (relative names resolve
+            against the node's namespace)
+        goal: constant goal fields, as a dict of (dotted) field paths to values
+        goal_from_blackboard: goal field path -> blackboard key, read when the goal is sent
+        server_timeout: seconds to wait for the server before failing
+        goal_timeout: seconds from sending until the goal is cancelled and the leaf fails (None: no limit)
+        result_check: a :class:`~behaviors.basics.Check` the result must pass, e.g. ``error_code == 0``
+        feedback_key, result_key, failure_key: blackboard keys to write the latest feedback
+            (message), the result (message) and the failure (dict) to
+        server_check_period: how often a running goal checks that its server still exists
+    """
+
+    KIND = "action"
+
+    def __init__(self, name, action_type, action_name, goal=None, goal_from_blackboard=None,
+                 server_timeout=5.0, goal_timeout=None, result_check=None,
+                 feedback_key=None, result_key=None, failure_key=None, server_check_period=0.5):
+        super().__init__(name, action_type, action_name, goal, goal_from_blackboard, server_timeout,
+                         {"feedback": feedback_key, "result": result_key, "failure": failure_key})
+        self.goal_timeout = None if goal_timeout is None else float(goal_timeout)
+        self.result_check = result_check
+        self.server_check_period = server_check_period
+        self._attempt = None
+        self._abandoned = []        # attempts cancelled but not yet terminal
+        self._outcome = None
+        self._next_server_check = 0.0
+        self.feedback = None
+        self.result = None
+
+    def _new_request(self):
+        return self.interface_type.Goal()
+
+    def _create_client(self):
+        return RclpyActionClient(self.node, self.interface_type, self.remote_name)
+
+    def _server_ready(self):
+        return self.client.server_is_ready()
+
+    # -- py_trees lifecycle ----------------------------------------------------------------
+    def initialise(self):
+        super().initialise()
+        self._attempt = None
+        self._outcome = None
+        self.feedback = self.result = None
+
+    def update(self):
+        if self._outcome is not None:
+            return self._outcome
+        if self._attempt is None:
+            return self._await_server() or self._send()
+        now = time.monotonic()
+        if self._attempt.handle is None and now - self._attempt.sent_at > self.server_timeout:
+            # A request (or its answer) can be lost in the instant a server appears; never wait forever.
+            self._recall_unanswered(self._attempt)
+            return self._fail(failures.TIMEOUT, f"{self.resolved_name()} did not answer the goal request "
+                                                f"within {self.server_timeout:g} s")
+        self._chase_result(self._attempt, now)
+        if self.goal_timeout is not None and now - self._attempt.sent_at > self.goal_timeout:
+            return self._fail(failures.TIMEOUT, f"goal did not finish within {self.goal_timeout:g} s")
+        if now >= self._next_server_check:
+            self._next_server_check = now + self.server_check_period
+            if not self.client.server_is_ready():
+                return self._fail(failures.SERVER_LOST, f"action server {self.resolved_name()} disappeared")
+        return Status.RUNNING
+
+    def terminate(self, new_status):
+        attempt, self._attempt = self._attempt, None
+        if attempt is not None and not attempt.finished:
+            attempt.abandoned = True
+            self._abandoned.append(attempt)
+            if attempt.handle is not None:
+                attempt.handle.cancel_goal_async()
+            # else: cancelled in _on_goal_response, as soon as the handle arrives (recalling)
+
+    def goals_in_flight(self) -> int:
+        """Goals this leaf sent that have not reached a terminal state (cancelled ones included)."""
+        now = time.monotonic()
+        for attempt in self._abandoned:
+            self._chase_result(attempt, now)
+        self._abandoned = [a for a in self._abandoned if not a.finished]
+        attempts = self._abandoned + ([self._attempt] if self._attempt is not None else [])
+        return sum(a.in_flight for a in attempts)
+
+    # -- goal events -----------------------------------------------------------------------
+    def _send(self):
+        goal = self._build_request()
+        if goal is None:
+            return Status.FAILURE
+        attempt = self._attempt = _Attempt()
+        future = self.client.send_goal_async(goal, feedback_callback=partial(self._on_feedback, attempt),
+                                             goal_uuid=attempt.goal_id)
+        future.add_done_callback(partial(self._on_goal_response, attempt))
+        self._next_server_check = time.monotonic() + self.server_check_period
+        self.feedback_message = "goal sent"
+        return Status.RUNNING
+
+    def _chase_result(self, attempt, now):
+        """Ask again for the result of a goal the status topic shows finished, if it is overdue."""
+        handle = attempt.handle
+        if attempt.finished or handle is None or not handle.accepted or handle.status not in TERMINAL:
+            return
+        if attempt.terminal_since is None:
+            attempt.terminal_since = now
+        elif now - attempt.terminal_since > RESULT_GRACE:
+            attempt.terminal_since = now
+            handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
+
+    def _recall_unanswered(self, attempt):
+        """Cancel, by its id, a goal whose request got no answer, in case the server has it."""
+        response = self.interface_type.Impl.SendGoalService.Response(accepted=True)
+        handle = ClientGoalHandle(self.client, attempt.goal_id, response)
+        handle.cancel_goal_async().add_done_callback(partial(self._on_recall_answer, attempt, handle))
+
+    def _on_recall_answer(self, attempt, handle, future):
+        ours = bytes(attempt.goal_id.uuid)
+        if any(bytes(g.goal_id.uuid) == ours for g in future.result().goals_canceling):
+            handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
+        else:
+            attempt.unknown = True      # not (yet) on the server; an acceptance may still arrive
+
+    def _on_goal_response(self, attempt, future):
+        handle = future.result()
+        attempt.handle = handle
+        if not handle.accepted:
+            attempt.finished = True
+            if attempt is self._attempt:
+                self._finish(Status.FAILURE, Failure(failures.REJECTED, f"{self.resolved_name()} rejected the goal"))
+            return
+        handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
+        if attempt.abandoned:
+            handle.cancel_goal_async()
+        elif attempt is self._attempt:
+            self.feedback_message = "goal accepted"
+            self._wake()
+
+    def _on_feedback(self, attempt, message):
+        if attempt is not self._attempt:
+            return
+        self.feedback = message.feedback
+        self._write("feedback", message.feedback)
+        self._wake()
+
+    def _on_result(self, attempt, future):
+        if attempt.finished:            # a result asked for twice arrives twice
+            return
+        attempt.finished = True
+        if attempt is not self._attempt:
+            return
+        response = future.result()
+        status, result = response.status, response.result
+        self.result = result
+        self._write("result", result)
+        code, message = error_of(result)
+        name = STATUS_NAMES.get(status, str(status))
+        if status == GoalStatus.STATUS_SUCCEEDED:
+            if self.result_check is None or self.result_check.holds(result):
+                self._finish(Status.SUCCESS, None)
+            else:
+                self._finish(Status.FAILURE, Failure(failures.RESULT_CHECK, self.result_check.describe(result),
+                                                     name, code))
+        elif status == GoalStatus.STATUS_CANCELED:
+            self._finish(Status.FAILURE, Failure(failures.CANCELED, message or "goal canceled by the server", name, code))
+        else:
+            self._finish(Status.FAILURE, Failure(failures.ABORTED, message or f"goal ended {name}", name, code))
+
+    def _finish(self, status, failure):
+        self._outcome = status
+        if failure is not None:
+            self._record_failure(failure)
+        else:
+            self.feedback_message = "succeeded"
+        self._wake()
+
+
+# -- typed conveniences: they only build goals ------------------------------------------------
+
+def quaternion_z(yaw: float) -> dict:
+    return {"x": 0.0, "y": 0.0, "z": math.sin(yaw / 2.0), "w": math.cos(yaw / 2.0)}
+
+
+class NavigateTo(ActionClient):
+    """Drive to (x, y, yaw) in ``frame``, or to the pose at ``pose_key`` on the blackboard.
+
+    A blackboard pose may be a geometry_msgs/PoseStamped or a dict {x, y, yaw, frame}.
+    SUCCESS requires ``error_code == 0``; otherwise as :class:`ActionClient`.
+    """
+
+    def __init__(self, name, x=0.0, y=0.0, yaw=0.0, frame="map", pose_key=None,
+                 action_name="navigate_to_pose", action_type="mission_interfaces/action/NavigateToPose", **kwargs):
+        goal = {} if pose_key else {"pose": _pose_stamped(x, y, yaw, frame)}
+        kwargs.setdefault("result_check", Check("error_code", "==", 0))
+        super().__init__(name, action_type, action_name, goal=goal,
+                         goal_from_blackboard={"pose": pose_key} if pose_key else None, **kwargs)
+
+    def convert(self, path, value):
+        if path == "pose" and isinstance(value, dict) and "x" in value:
+            return _pose_stamped(value["x"], value.get("y", 0.0), value.get("yaw", 0.0), value.get("frame", "map"))
+        return value
+
+
+def _pose_stamped(x, y, yaw, frame) -> dict:
+    return {"header": {"frame_id": frame},
+            "pose": {"position": {"x": float(x), "y": float(y), "z": 0.0}, "orientation": quaternion_z(float(yaw))}}
+
+
+class FollowTrajectory(ActionClient):
+    """Follow ``points`` [(seconds, [positions])] for ``joint_names``. SUCCESS requires ``error_code == 0``."""
+
+    def __init__(self, name, joint_names, points, action_name="follow_joint_trajectory",
+                 action_type="mission_interfaces/action/FollowJointTrajectory", **kwargs):
+        trajectory = {"joint_names": list(joint_names), "points": [
+            {"positions": [float(p) for p in positions],
+             "time_from_start": {"sec": int(t), "nanosec": int(round((t - int(t)) * 1e9))}}
+            for t, positions in points]}
+        kwargs.setdefault("result_check", Check("error_code", "==", 0))
+        super().__init__(name, action_type, action_name, goal={"trajectory": trajectory}, **kwargs)
+
+
+class MoveArm(ActionClient):
+    """Move the arm to ``named_pose`` or to ``joints`` {name: position}. SUCCESS requires ``error_code == 0``."""
+
+    def __init__(self, name, named_pose=None, joints=None, velocity_scaling=1.0, action_name="move_arm",
+                 action_type="mission_interfaces/action/MoveArm", **kwargs):
+        if (named_pose is None) == (joints is None):
+            raise ValueError(f"{name}: give named_pose or joints, exactly one")
+        goal = {"velocity_scaling": float(velocity_scaling)}
+        if named_pose is not None:
+            goal["named_pose"] = named_pose
+        else:
+            goal.update(joint_names=list(joints), positions=[float(v) for v in joints.values()])
+        kwargs.setdefault("result_check", Check("error_code", "==", 0))
+        super().__init__(name, action_type, action_name, goal=goal, **kwargs)

@@ -1,0 +1,139 @@
+"""What action and service leaves share: a request built from constants and blackboard keys,
+waiting for the server with a deadline, blackboard outputs, and failure records.
+"""
+import time
+
+import py_trees
+from py_trees.common import Access, Status
+
+from behaviors import failures
+from behaviors.failures import Failure
+from behaviors.messages import InterfaceError, fill, import_type, set_field, type_name
+
+
+class RemoteLeaf(py_trees.behaviour.Behaviour):
+    """Base of :class:`~behaviors.actions.ActionClient` and :class:`~behaviors.services.ServiceClient`.
+
+    Subclasses set ``KIND`` ("action" or "srv") and implement ``_new_request``, ``_create_client``,
+    ``_server_ready`` and their own ``update``.
+    """
+
+    KIND = ""
+
+    def __init__(self, name, interface_type, remote_name, fields=None, fields_from_blackboard=None,
+                 server_timeout=5.0, outputs=None):
+        super().__init__(name)
+        self.interface_type = interface_type
+        self.remote_name = remote_name
+        self.fields = dict(fields or {})
+        self.fields_from_blackboard = dict(fields_from_blackboard or {})
+        self.server_timeout = float(server_timeout)
+        self.outputs = {k: v for k, v in (outputs or {}).items() if v}
+        self.blackboard = self.attach_blackboard_client(name=name)
+        for key in self.fields_from_blackboard.values():
+            self.blackboard.register_key(key=key, access=Access.READ)
+        for key in self.outputs.values():
+            self.blackboard.register_key(key=key, access=Access.WRITE)
+        self.node = None
+        self.client = None
+        self.failure = None
+        self._wake = lambda: None
+        self._waiting_since = 0.0
+
+    # -- for subclasses ----------------------------------------------------------------------
+    def _new_request(self):
+        raise NotImplementedError
+
+    def _create_client(self):
+        raise NotImplementedError
+
+    def _server_ready(self) -> bool:
+        raise NotImplementedError
+
+    def convert(self, path, value):
+        """Turn a blackboard value into what field ``path`` takes; typed leaves override it."""
+        return value
+
+    # -- shared lifecycle ----------------------------------------------------------------------
+    def setup(self, **kwargs):
+        """Create the client. Raises InterfaceError naming a field that does not fit the type."""
+        try:
+            self.node = kwargs["node"]
+        except KeyError:
+            raise KeyError(f"{self.name}: setup() needs node=<rclpy node>") from None
+        self._wake = kwargs.get("wake") or (lambda: None)
+        if isinstance(self.interface_type, str):
+            self.interface_type = import_type(self.interface_type, self.KIND)
+        request = self._new_request()
+        try:
+            fill(request, self.fields)
+            for path in self.fields_from_blackboard:
+                check_path(request, path)
+        except InterfaceError as exc:
+            raise InterfaceError(f"{self.name}: {type_name(self.interface_type)}: {exc}") from None
+        self.client = self._create_client()
+
+    def initialise(self):
+        self.failure = None
+        self.feedback_message = ""
+        self._waiting_since = time.monotonic()
+
+    def shutdown(self):
+        """Destroy the client: a long-lived node must not keep the endpoints of discarded trees."""
+        if self.client is not None:
+            self.client.destroy()
+            self.client = None
+
+    def _await_server(self):
+        """None once the server is there; RUNNING while waiting; FAILURE after ``server_timeout``."""
+        if self._server_ready():
+            return None
+        if time.monotonic() - self._waiting_since < self.server_timeout:
+            self.feedback_message = f"waiting for {self.resolved_name()}"
+            return Status.RUNNING
+        kind = "action server" if self.KIND == "action" else "service"
+        return self._fail(failures.SERVER_UNAVAILABLE,
+                          f"{kind} {self.resolved_name()} not available after {self.server_timeout:g} s")
+
+    def _build_request(self):
+        """The request message, or None after recording an invalid_goal failure."""
+        request = self._new_request()
+        fill(request, self.fields)
+        for path, key in self.fields_from_blackboard.items():
+            if not self.blackboard.exists(key):
+                self._record_failure(Failure(failures.INVALID_GOAL, f"blackboard key {key} (for field {path}) is not set"))
+                return None
+            try:
+                set_field(request, path, self.convert(path, self.blackboard.get(key)))
+            except InterfaceError as exc:
+                self._record_failure(Failure(failures.INVALID_GOAL, f"blackboard key {key}: {exc}"))
+                return None
+        return request
+
+    def _write(self, output, value):
+        if output in self.outputs:
+            self.blackboard.set(self.outputs[output], value, overwrite=True)
+
+    def _fail(self, reason, message, **details):
+        self._record_failure(Failure(reason, message, **details))
+        return Status.FAILURE
+
+    def _record_failure(self, failure):
+        self.failure = failure
+        self.feedback_message = str(failure)
+        self._write("failure", failure.as_dict())
+
+    def resolved_name(self):
+        if self.node is None or self.remote_name.startswith("/"):
+            return self.remote_name
+        return f"{self.node.get_namespace().rstrip('/')}/{self.remote_name}"
+
+
+def check_path(msg, path):
+    """Raise InterfaceError unless dotted ``path`` names a field of ``msg``."""
+    head, _, rest = path.partition(".")
+    fields = msg.get_fields_and_field_types()
+    if head not in fields:
+        raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(fields)})", path)
+    if rest:
+        check_path(getattr(msg, head), rest)

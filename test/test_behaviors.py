@@ -1,0 +1,319 @@
+"""Action, service and retry leaves against the simulated robot over real DDS: every row of the
+goal state machine, feedback to the blackboard, retries, and service outcomes."""
+import time
+
+import py_trees
+import pytest
+from action_msgs.msg import GoalStatus
+from py_trees.common import Status
+
+from behaviors import failures
+from behaviors.actions import ActionClient, FollowTrajectory, MoveArm, NavigateTo
+from behaviors.basics import Check
+from behaviors.decorators import RetryWithBackoff
+from behaviors.messages import InterfaceError
+from behaviors.services import Calibrate, HealthCheck, ServiceClient
+from harness import SIM_TIME_SCALE, SimProcess, run_tree, sim_status, unique_name
+from mission_interfaces.action import NavigateToPose
+
+FAR = dict(x=-20.0, y=18.0)      # a goal that takes long enough to interrupt
+
+
+def nav(sim, name="navigate", **kwargs):
+    kwargs.setdefault("x", 1.0)
+    return NavigateTo(name, action_name=sim.name("navigate_to_pose"), **kwargs)
+
+
+def blackboard():
+    client = py_trees.blackboard.Client(name="test")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_blackboard():
+    py_trees.blackboard.Blackboard.clear()
+    yield
+
+
+def test_accepted_then_succeeded_with_feedback_and_result_on_the_blackboard(ros, sim):
+    leaf = nav(sim, x=1.0, y=1.0, feedback_key="/nav/feedback", result_key="/nav/result")
+    seen = []
+    bb = blackboard()
+    bb.register_key("/nav/feedback", access=py_trees.common.Access.READ)
+    bb.register_key("/nav/result", access=py_trees.common.Access.READ)
+
+    def watch():
+        if bb.exists("/nav/feedback"):
+            seen.append(bb.get("/nav/feedback").distance_remaining)
+        return False
+
+    assert run_tree(ros, leaf, timeout=20, until=watch) == Status.SUCCESS
+    assert leaf.failure is None
+    assert seen and seen[-1] < seen[0] + 1e-9
+    assert bb.get("/nav/result").error_code == 0
+
+
+def test_rejected_goal_fails_with_reason(ros, sim):
+    leaf = nav(sim, x=99.0, failure_key="/nav/failure")
+    assert run_tree(ros, leaf, timeout=20) == Status.FAILURE
+    assert leaf.failure.reason == failures.REJECTED
+    assert "navigate_to_pose rejected" in leaf.failure.message
+    bb = blackboard()
+    bb.register_key("/nav/failure", access=py_trees.common.Access.READ)
+    assert bb.get("/nav/failure")["reason"] == "rejected"
+
+
+def test_aborted_goal_fails_with_error_code_and_message(ros, sim):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.abort_after": 0.5})
+    leaf = nav(sim, **FAR)
+    assert run_tree(ros, leaf, timeout=20) == Status.FAILURE
+    assert leaf.failure.reason == failures.ABORTED
+    assert leaf.failure.status == "ABORTED"
+    assert leaf.failure.error_code == NavigateToPose.Result.UNKNOWN
+    assert "abort_after" in leaf.failure.message
+
+
+def test_result_check_failure(ros, sim):
+    leaf = nav(sim, x=0.5, result_check=Check("error_msg", "==", "something else"))
+    assert run_tree(ros, leaf, timeout=20) == Status.FAILURE
+    assert leaf.failure.reason == failures.RESULT_CHECK and leaf.failure.status == "SUCCEEDED"
+
+
+def test_cancelled_by_the_leaf_while_executing(ros, sim):
+    leaf = nav(sim, **FAR)
+    before = sim_status(ros, sim)["navigate_to_pose"].get("canceled", 0)
+    assert run_tree(ros, leaf, timeout=20, until=lambda: leaf.feedback is not None) == Status.RUNNING
+    leaf.stop(Status.INVALID)      # what a higher-priority branch or a failing sibling does
+    ros.spin_until(lambda: leaf.goals_in_flight() == 0, 10, "the cancelled goal to end")
+    assert sim_status(ros, sim)["navigate_to_pose"]["canceled"] == before + 1
+
+
+def test_cancelled_by_the_leaf_while_pending_is_recalled_when_accepted(ros, sim):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.accept_delay": 2.0})
+    leaf = nav(sim, **FAR)
+    before = sim_status(ros, sim)["navigate_to_pose"]
+    run_tree(ros, leaf, timeout=10, until=lambda: leaf._attempt is not None)
+    assert leaf._attempt.handle is None, "the goal must still be pending"
+    leaf.stop(Status.INVALID)
+    assert leaf.goals_in_flight() == 1
+    ros.spin_until(lambda: leaf.goals_in_flight() == 0, 15, "the recalled goal to end")
+    after = sim_status(ros, sim)["navigate_to_pose"]
+    assert after["accepted"] == before.get("accepted", 0) + 1
+    assert after["canceled"] == before.get("canceled", 0) + 1
+
+
+def test_unanswered_goal_request_fails_and_a_late_acceptance_is_cancelled(ros, sim):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.accept_delay": 4.0})   # 1 s of wall time
+    before = sim_status(ros, sim)["navigate_to_pose"]
+    leaf = nav(sim, server_timeout=0.3, **FAR)
+    assert run_tree(ros, leaf, timeout=10) == Status.FAILURE
+    assert leaf.failure.reason == failures.TIMEOUT and "did not answer the goal request" in leaf.failure.message
+    ros.spin_until(lambda: sim_status(ros, sim)["navigate_to_pose"].get("accepted", 0) > before.get("accepted", 0),
+                   10, "the late acceptance")
+    ros.spin_until(lambda: sim_status(ros, sim)["navigate_to_pose"].get("canceled", 0) == before.get("canceled", 0) + 1,
+                   10, "the late goal to be cancelled")
+    ros.spin_until(lambda: leaf.goals_in_flight() == 0, 10, "the leaf to see the cancelled goal end")
+
+
+def test_timeout_decorator_interrupts_and_cancels(ros, sim):
+    leaf = nav(sim, **FAR)
+    root = py_trees.decorators.Timeout("limit", leaf, duration=0.5)
+    assert run_tree(ros, root, timeout=20) == Status.FAILURE
+    ros.spin_until(lambda: leaf.goals_in_flight() == 0, 10, "the cancelled goal to end")
+    assert sim_status(ros, sim)["navigate_to_pose"]["canceled"] >= 1
+
+
+def test_goal_timeout_cancels_and_fails(ros, sim):
+    leaf = nav(sim, goal_timeout=0.5, **FAR)
+    assert run_tree(ros, leaf, timeout=20) == Status.FAILURE
+    assert leaf.failure.reason == failures.TIMEOUT and "0.5 s" in leaf.failure.message
+    ros.spin_until(lambda: leaf.goals_in_flight() == 0, 10, "the cancelled goal to end")
+
+
+def test_server_preempting_our_goal(ros, sim):
+    ours = nav(sim, "ours", **FAR)
+    run_tree(ros, ours, timeout=10, until=lambda: ours.feedback is not None)
+    theirs = nav(sim, "theirs", x=0.0, y=0.0)
+    assert run_tree(ros, theirs, timeout=10, until=lambda: True) == Status.RUNNING
+    assert run_tree(ros, ours, timeout=20) == Status.FAILURE
+    assert ours.failure.reason == failures.ABORTED and "preempted" in ours.failure.message
+    assert run_tree(ros, theirs, timeout=20) == Status.SUCCESS
+
+
+def test_late_result_of_an_old_goal_is_ignored_on_reentry(ros, sim):
+    leaf = nav(sim, pose_key="/target")
+    bb = blackboard()
+    bb.register_key("/target", access=py_trees.common.Access.WRITE)
+    bb.set("/target", {"x": FAR["x"], "y": FAR["y"]})
+    run_tree(ros, leaf, timeout=10, until=lambda: leaf.feedback is not None)
+    leaf.stop(Status.INVALID)               # old goal: cancel requested, its CANCELED result is late
+    bb.set("/target", {"x": 0.5, "y": 0.0})
+    assert run_tree(ros, leaf, timeout=20) == Status.SUCCESS, leaf.failure
+    assert leaf.result.error_code == 0
+
+
+def test_goal_from_blackboard_missing_key(ros, sim):
+    leaf = nav(sim, pose_key="/nowhere")
+    assert run_tree(ros, leaf, timeout=10) == Status.FAILURE
+    assert leaf.failure.reason == failures.INVALID_GOAL and "/nowhere" in leaf.failure.message
+
+
+def test_goal_field_mismatch_is_an_error_at_setup(ros):
+    leaf = ActionClient("bad", "mission_interfaces/action/NavigateToPose", "x", goal={"pose.pose.positon.x": 1.0})
+    with pytest.raises(InterfaceError, match=r"pose\.pose\.positon: Pose has no field 'positon'"):
+        leaf.setup(node=ros.node)
+    leaf = ActionClient("bad", "nav2_msgs/action/NavigateToPose", "x")
+    with pytest.raises(InterfaceError, match="'nav2_msgs' is not installed"):
+        leaf.setup(node=ros.node)
+
+
+def test_server_absent_fails_naming_action_and_timeout(ros):
+    leaf = ActionClient("nobody", NavigateToPose, "/nobody_here/navigate_to_pose", server_timeout=0.5)
+    assert run_tree(ros, leaf, timeout=10) == Status.FAILURE
+    assert leaf.failure.reason == failures.SERVER_UNAVAILABLE
+    assert leaf.failure.message == "action server /nobody_here/navigate_to_pose not available after 0.5 s"
+
+
+def test_server_absent_at_start_then_appearing(ros):
+    namespace = unique_name("late")
+    leaf = NavigateTo("late", x=0.5, action_name=f"/{namespace}/navigate_to_pose", server_timeout=30.0)
+    assert run_tree(ros, leaf, timeout=10, until=lambda: True) == Status.RUNNING
+    assert "waiting for" in leaf.feedback_message
+    robot = SimProcess(namespace, time_scale=SIM_TIME_SCALE)
+    try:
+        try:
+            assert run_tree(ros, leaf, timeout=30) == Status.SUCCESS
+        except TimeoutError:
+            raise AssertionError(f"sim says {sim_status(ros, robot)}")
+    finally:
+        robot.stop()
+
+
+def test_server_exiting_mid_goal_is_detected(ros):
+    robot = SimProcess(unique_name("dying"), config={"faults": {"navigate_to_pose": {"exit_after_goals": 1}}})
+    try:
+        leaf = NavigateTo("doomed", **FAR, action_name=robot.name("navigate_to_pose"))
+        started = time.monotonic()
+        assert run_tree(ros, leaf, timeout=30) == Status.FAILURE
+        assert leaf.failure.reason == failures.SERVER_LOST
+        assert robot.wait_exit(5) == 17
+        # Bounded by the DDS lease in executive/dds/fastdds_profile.xml (3 s) plus the check period.
+        assert time.monotonic() - started < 3.0 + 0.5 + 5.0
+    finally:
+        robot.stop()
+
+
+# -- retry -------------------------------------------------------------------------------------
+
+def test_retry_succeeds_on_attempt_k(ros, sim):
+    ros.set_parameters(sim.node_name, {"health.unhealthy": ["lidar"]})
+    check = HealthCheck("health", service_name=sim.name("health_check"))
+    retry = RetryWithBackoff("retry", check, max_attempts=5, initial_delay=0.2, factor=2.0)
+
+    def heal_after_two_failures():
+        if retry.attempt == 2 and retry._resume_at is not None:
+            ros.set_parameters(sim.node_name, {"health.unhealthy": [""]})
+        return False
+
+    assert run_tree(ros, retry, timeout=30, until=heal_after_two_failures) == Status.SUCCESS
+    assert retry.attempt == 3
+    assert retry.delays == pytest.approx([0.2, 0.4])
+
+
+def test_retry_gives_up_after_n(ros, sim):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.reject_all": True})
+    before = sim_status(ros, sim)["navigate_to_pose"].get("rejected", 0)
+    retry = RetryWithBackoff("retry", nav(sim), max_attempts=3, initial_delay=0.1)
+    assert run_tree(ros, retry, timeout=30) == Status.FAILURE
+    assert retry.attempt == 3
+    assert sim_status(ros, sim)["navigate_to_pose"]["rejected"] == before + 3
+
+
+def test_retry_only_on_chosen_reasons(ros, sim):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.reject_all": True})
+    retry = RetryWithBackoff("retry", nav(sim), max_attempts=3, initial_delay=0.1, no_retry_on={"rejected"})
+    assert run_tree(ros, retry, timeout=30) == Status.FAILURE
+    assert retry.attempt == 1
+
+
+class Scripted(py_trees.behaviour.Behaviour):
+    """Returns the given statuses in turn (then the last one), counting its updates."""
+
+    def __init__(self, name, statuses):
+        super().__init__(name)
+        self.statuses, self.updates = list(statuses), 0
+
+    def update(self):
+        self.updates += 1
+        return self.statuses[min(self.updates, len(self.statuses)) - 1]
+
+
+def test_retry_backoff_is_capped_seeded_and_does_not_tick_the_child():
+    now = [0.0]
+
+    def run(child, seed):
+        retry = RetryWithBackoff("retry", child, max_attempts=6, initial_delay=1.0, factor=3.0, max_delay=5.0,
+                                 jitter=0.1, seed=seed, clock=lambda: now[0])
+        for _ in range(200):
+            retry.tick_once()
+            now[0] += 0.25
+            if retry.status != Status.RUNNING:
+                break
+        return retry
+
+    child = Scripted("flaky", [Status.FAILURE] * 5 + [Status.SUCCESS])
+    retry = run(child, seed=42)
+    assert retry.status == Status.SUCCESS and retry.attempt == 6
+    nominal = [1.0, 3.0, 5.0, 5.0, 5.0]
+    assert all(0.9 * n <= d <= 1.1 * n for n, d in zip(nominal, retry.delays)), retry.delays
+    assert len(set(round(d / n, 6) for n, d in zip(nominal, retry.delays))) > 1, "jitter must vary"
+    # The child ran once per attempt, never while the decorator was backing off.
+    assert child.updates == 6
+    again = run(Scripted("always", [Status.FAILURE]), seed=42)
+    assert again.status == Status.FAILURE and again.attempt == 6
+    assert again.delays == retry.delays, "the same seed must give the same jitter"
+
+
+# -- services ----------------------------------------------------------------------------------
+
+def test_service_success(ros, sim):
+    leaf = HealthCheck("health", service_name=sim.name("health_check"), response_key="/health")
+    assert run_tree(ros, leaf, timeout=20) == Status.SUCCESS
+    assert "lidar: ok" in leaf.response.message
+
+
+def test_service_failure_records_the_message(ros, sim):
+    ros.set_parameters(sim.node_name, {"health.unhealthy": ["camera"]})
+    leaf = HealthCheck("health", service_name=sim.name("health_check"))
+    assert run_tree(ros, leaf, timeout=20) == Status.FAILURE
+    assert leaf.failure.reason == failures.RESPONSE and "camera: FAULT" in leaf.failure.message
+
+
+def test_service_call_timeout(ros, sim):
+    ros.set_parameters(sim.node_name, {"calibrate.response_delay": 20.0})
+    leaf = Calibrate("calibrate", service_name=sim.name("calibrate"), call_timeout=0.5)
+    assert run_tree(ros, leaf, timeout=20) == Status.FAILURE
+    assert leaf.failure.reason == failures.TIMEOUT and "0.5 s" in leaf.failure.message
+
+
+def test_service_absent(ros):
+    leaf = ServiceClient("nothing", "std_srvs/srv/Trigger", "/nobody_here/health_check", server_timeout=0.3)
+    assert run_tree(ros, leaf, timeout=10) == Status.FAILURE
+    assert leaf.failure.message == "service /nobody_here/health_check not available after 0.3 s"
+
+
+# -- composed by hand --------------------------------------------------------------------------
+
+def test_hand_composed_inspection_tree(ros, sim):
+    root = py_trees.composites.Sequence("inspection", memory=True, children=[
+        HealthCheck("health", service_name=sim.name("health_check")),
+        Calibrate("calibrate", service_name=sim.name("calibrate")),
+        nav(sim, "approach", x=2.0, y=1.0, yaw=1.57),
+        MoveArm("inspect pose", named_pose="inspect", action_name=sim.name("move_arm")),
+        FollowTrajectory("scan", ["wrist_2_joint"], [(0.5, [1.0]), (1.0, [1.57])],
+                         action_name=sim.name("follow_joint_trajectory")),
+        MoveArm("stow", named_pose="stow", action_name=sim.name("move_arm")),
+        nav(sim, "return", x=0.0, y=0.0),
+    ])
+    assert run_tree(ros, root, timeout=60) == Status.SUCCESS
+    assert sim_status(ros, sim)["unfinished_goals"] == 0
