@@ -55,6 +55,19 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         return value
 
     # -- shared lifecycle ----------------------------------------------------------------------
+    def validate(self):
+        """Import the interface type and check every request field against it, without ROS.
+
+        Raises InterfaceError: ``field`` is empty for a type that is not installed, else the path
+        of the field that does not fit.
+        """
+        if isinstance(self.interface_type, str):
+            self.interface_type = import_type(self.interface_type, self.KIND)
+        request = self._new_request()
+        fill(request, self.fields)
+        for path in self.fields_from_blackboard:
+            check_path(request, path)
+
     def setup(self, **kwargs):
         """Create the client. Raises InterfaceError naming a field that does not fit the type."""
         try:
@@ -62,15 +75,10 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         except KeyError:
             raise KeyError(f"{self.name}: setup() needs node=<rclpy node>") from None
         self._wake = kwargs.get("wake") or (lambda: None)
-        if isinstance(self.interface_type, str):
-            self.interface_type = import_type(self.interface_type, self.KIND)
-        request = self._new_request()
         try:
-            fill(request, self.fields)
-            for path in self.fields_from_blackboard:
-                check_path(request, path)
+            self.validate()
         except InterfaceError as exc:
-            raise InterfaceError(f"{self.name}: {type_name(self.interface_type)}: {exc}") from None
+            raise InterfaceError(f"{self.name}: {type_name(self.interface_type) if not isinstance(self.interface_type, str) else self.interface_type}: {exc}") from None
         self.client = self._create_client()
 
     def initialise(self):

@@ -257,7 +257,10 @@ def test_fault_exit_after_goals_kills_the_process_mid_goal(ros):
     robot = SimProcess(unique_name("exit"), config={"faults": {"navigate_to_pose": {"exit_after_goals": 2}}})
     try:
         first = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(0.0, 0.0))
-        assert first.result()[0] == GoalStatus.STATUS_SUCCEEDED
+        try:
+            assert first.result(timeout=10)[0] == GoalStatus.STATUS_SUCCEEDED
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}; the sim says {sim_status(ros, robot)}; stderr: {robot.stderr()}")
         second = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(5.0, 0.0))
         assert second.accepted()
         assert robot.wait_exit(timeout=10) == 17
