@@ -25,6 +25,7 @@ setup(
     zip_safe=True,
     entry_points={
         "console_scripts": [
+            "mission = executive.cli:main",
             "mission-sim = sim.robot:main",
             "sim = sim.robot:main",
         ],

@@ -142,6 +142,7 @@ def check_path(msg, path):
     head, _, rest = path.partition(".")
     fields = msg.get_fields_and_field_types()
     if head not in fields:
-        raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(fields)})", path)
+        raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(fields)})", path,
+                             unknown_field=True)
     if rest:
         check_path(getattr(msg, head), rest)

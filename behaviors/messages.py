@@ -19,9 +19,10 @@ class InterfaceError(ValueError):
     ``field`` is the dotted path of the offending field ("pose.header.frame_id"), when there is one.
     """
 
-    def __init__(self, reason: str, field: str = ""):
+    def __init__(self, reason: str, field: str = "", unknown_field: bool = False):
         self.reason = reason
         self.field = field
+        self.unknown_field = unknown_field   # the field's name is wrong (not its value)
         super().__init__(f"{field}: {reason}" if field else reason)
 
 
@@ -61,7 +62,8 @@ def set_field(msg, path: str, value, _at: str = "") -> None:
     where = _at + head
     types = field_types(msg)
     if head not in types:
-        raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(types)})", where)
+        raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(types)})", where,
+                             unknown_field=True)
     if rest:
         set_field(getattr(msg, head), rest, value, where + ".")
         return

@@ -19,6 +19,7 @@ missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v g++ >/dev/null || missing+=(g++)
 command -v make >/dev/null || missing+=(make)
+command -v dot >/dev/null || missing+=(graphviz)   # mission render --format svg|png
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing apt packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

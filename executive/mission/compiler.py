@@ -17,8 +17,10 @@ def compile_mission(mission: Mission) -> py_trees.behaviour.Behaviour:
     return root
 
 
-def initial_blackboard(mission: Mission) -> dict:
-    return dict(mission.blackboard)
+def seed_blackboard(mission: Mission) -> None:
+    """Write the mission's initial blackboard values (before its first tick)."""
+    for key, value in mission.blackboard.items():
+        py_trees.blackboard.Blackboard.set(key, value)
 
 
 def build(node: Node) -> py_trees.behaviour.Behaviour:

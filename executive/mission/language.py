@@ -56,7 +56,10 @@ KINDS = {
     }),
     "fallback": Kind("composite", "try children in order until one succeeds (a selector)", {
         "children": Field("nodes", required=True),
-        "memory": Field("boolean", default=False, doc="resume at the running child instead of re-checking earlier ones"),
+        # Like BehaviorTree.CPP's Fallback: a failed option is not retried while a later one runs.
+        # memory: false re-checks earlier options every tick (BT.CPP's ReactiveFallback).
+        "memory": Field("boolean", default=True,
+                        doc="resume at the running option; false re-checks earlier options every tick"),
     }),
     "parallel": Kind("composite", "run children together", {
         "children": Field("nodes", required=True),

@@ -8,6 +8,7 @@ import pathlib
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.reader import ReaderError
 
 from executive.mission.errors import MissionError, MissionInvalid
 
@@ -33,10 +34,16 @@ def loads(text: str, filename: str = "<mission>") -> CommentedMap:
         source_line = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
         hint = "quote values that contain ${...} inside { } or [ ]" if "${" in source_line else ""
         raise MissionInvalid([MissionError(filename, line, col, "", f"not valid YAML: {problem}", hint)]) from None
+    except ReaderError as exc:   # a character YAML does not allow; it knows only the offset
+        before = text[:exc.position]
+        line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+        raise MissionInvalid([MissionError(filename, line, col, "", f"not valid YAML: character {exc.character!r} "
+                                                                    f"is not allowed")]) from None
     except YAMLError as exc:
-        raise MissionInvalid([MissionError(filename, 0, 0, "", f"not valid YAML: {exc}")]) from None
+        raise MissionInvalid([MissionError(filename, 1, 1, "", f"not valid YAML: {exc}")]) from None
     if not isinstance(doc, CommentedMap):
-        raise MissionInvalid([MissionError(filename, 1, 1, "", "a mission file is a mapping with name: and tree:")])
+        line, col = (doc.lc.line + 1, doc.lc.col + 1) if hasattr(doc, "lc") else (1, 1)
+        raise MissionInvalid([MissionError(filename, line, col, "", "a mission file is a mapping with name: and tree:")])
     return doc
 
 
@@ -45,7 +52,7 @@ def locate(doc, path, key: bool = False):
 
     Falls back to the nearest enclosing node that has a position.
     """
-    node, best = doc, (1, 1)
+    node, best = doc, (doc.lc.line + 1, doc.lc.col + 1) if hasattr(doc, "lc") else (1, 1)
     for i, part in enumerate(path):
         last = i == len(path) - 1
         try:

@@ -242,7 +242,8 @@ class Resolver:
                 self._error(scope, scope.doc, at + ["type"], exc.reason)
             else:
                 section = "goal" if node.kind == "action" else "request"
-                self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason)
+                self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
+                            key=exc.unknown_field)
 
     def _reference(self, scope, kind, fields, at, name, robot):
         if kind == "subtree":

@@ -1,0 +1,129 @@
+"""The ``mission`` command: validate, render and list missions.
+
+Exit codes: 0 success, 2 invalid mission (errors printed, one per line, file:line:col: path: message).
+"""
+import argparse
+import pathlib
+import sys
+
+from executive import paths
+from executive.mission.errors import MissionInvalid
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+RENDER_FORMATS = ("ascii", "unicode", "dot", "svg", "png")
+
+
+def find_mission(name_or_path: str, missions_dir=None) -> pathlib.Path:
+    """A path as given, or a shipped mission by name (``patrol`` -> missions/patrol.yaml)."""
+    path = pathlib.Path(name_or_path)
+    if path.suffix in (".yaml", ".yml", ".xml") or path.exists():
+        return path
+    for directory in filter(None, [missions_dir, paths.missions_dir()]):
+        candidate = pathlib.Path(directory) / f"{name_or_path}.yaml"
+        if candidate.exists():
+            return candidate
+    return path
+
+
+def load_tree(path, overrides=()):
+    """(mission, py_trees root) for a YAML mission; raises MissionInvalid."""
+    from executive.mission.compiler import compile_mission
+    from executive.mission.resolve import parse_overrides, resolve
+
+    mission = resolve(path, parse_overrides(overrides))
+    return mission, compile_mission(mission)
+
+
+def cmd_validate(args) -> int:
+    from executive.mission import loader
+    from executive.mission.resolve import check_library, is_library
+
+    status = EXIT_OK
+    for name in args.files:
+        path = find_mission(name)
+        try:
+            if path.suffix == ".yaml" and path.exists() and is_library(loader.load(path)):
+                check_library(path)
+            else:
+                load_tree(path, args.param)
+            print(f"{path}: valid")
+        except MissionInvalid as exc:
+            for error in exc.errors:
+                print(error, file=sys.stderr)
+            status = EXIT_INVALID
+    return status
+
+
+def cmd_render(args) -> int:
+    import py_trees
+
+    try:
+        _, root = load_tree(find_mission(args.file), args.param)
+    except MissionInvalid as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return EXIT_INVALID
+    if args.format == "ascii":
+        print(py_trees.display.ascii_tree(root))
+    elif args.format == "unicode":
+        print(py_trees.display.unicode_tree(root))
+    else:
+        graph = py_trees.display.dot_tree(root)
+        if args.format == "dot":
+            print(graph.to_string())
+        else:
+            output = args.output or f"{root.name}.{args.format}"
+            try:
+                data = graph.create(format=args.format)
+            except (OSError, FileNotFoundError) as exc:
+                print(f"mission render: {args.format} needs Graphviz's dot program ({exc})", file=sys.stderr)
+                return EXIT_FAILED
+            pathlib.Path(output).write_bytes(data)
+            print(output)
+    return EXIT_OK
+
+
+def cmd_list(args) -> int:
+    from executive.mission import loader
+    from executive.mission.errors import MissionInvalid as Invalid
+
+    directory = pathlib.Path(args.dir) if args.dir else paths.missions_dir()
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            doc = loader.load(path)
+        except Invalid:
+            print(f"{path.stem:24} (unreadable)")
+            continue
+        if "tree" not in doc:
+            continue
+        description = " ".join(str(doc.get("description") or "").split())
+        print(f"{path.stem:24} {description}")
+    return EXIT_OK
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="mission", description="Behaviour-tree missions for ROS 2.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("validate", help="check missions; exit 2 with every error when one is invalid")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("render", help="print the compiled tree")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", "-f", choices=RENDER_FORMATS, default="unicode")
+    p.add_argument("--output", "-o", help="file for svg/png (default: <mission>.<format>)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    p.set_defaults(func=cmd_render)
+    p = sub.add_parser("list", help="the shipped missions")
+    p.add_argument("--dir", help="another missions directory")
+    p.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
