@@ -15,7 +15,7 @@ waiting for the server (up to ``server_timeout``)  RUNNING
 no server within ``server_timeout``              FAILURE     server_unavailable
 a goal blackboard key is missing                 FAILURE     invalid_goal
 sent, acceptance not yet known (pending)         RUNNING
-no answer to the goal request in server_timeout  FAILURE     timeout
+no answer to the goal request in server_timeout  FAILURE     timeout (goal cancelled by id)
 rejected                                         FAILURE     rejected
 ACCEPTED / EXECUTING / CANCELING                 RUNNING
 SUCCEEDED and ``result_check`` holds (or none)   SUCCESS
@@ -53,6 +53,10 @@ TERMINAL = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.S
 # How long a goal may show a terminal status (status topic) without its result arriving before the
 # result is asked for again: a reply can be lost when the server has only just appeared.
 RESULT_GRACE = 1.0
+# How long a goal request may go unanswered before the server is asked, by goal id, for the goal's
+# result: a goal response can be lost when the server has only just appeared (seen with Fast DDS),
+# and get_result is answered for a goal the server has, and answered UNKNOWN for one it has not.
+RESPONSE_GRACE = 1.0
 ERROR_CODE_FIELDS = ("error_code",)
 ERROR_MESSAGE_FIELDS = ("error_msg", "error_string", "message")
 
@@ -76,6 +80,7 @@ class _Attempt:
         self.unknown = False        # unanswered, and the server said it has no such goal
         self.sent_at = time.monotonic()
         self.terminal_since = None  # when the status topic first showed a terminal status
+        self.next_probe = self.sent_at + RESPONSE_GRACE
 
     @property
     def in_flight(self) -> bool:
@@ -139,11 +144,11 @@ class ActionClient(RemoteLeaf):
         if self._attempt is None:
             return self._await_server() or self._send()
         now = time.monotonic()
-        if self._attempt.handle is None and now - self._attempt.sent_at > self.server_timeout:
-            # A request (or its answer) can be lost in the instant a server appears; never wait forever.
-            self._recall_unanswered(self._attempt)
-            return self._fail(failures.TIMEOUT, f"{self.resolved_name()} did not answer the goal request "
-                                                f"within {self.server_timeout:g} s")
+        if self._attempt.handle is None:
+            if now - self._attempt.sent_at > self.server_timeout:
+                return self._fail(failures.TIMEOUT, f"{self.resolved_name()} did not answer the goal request "
+                                                    f"within {self.server_timeout:g} s")
+            self._probe_unanswered(self._attempt, now)
         self._chase_result(self._attempt, now)
         if self.goal_timeout is not None and now - self._attempt.sent_at > self.goal_timeout:
             return self._fail(failures.TIMEOUT, f"goal did not finish within {self.goal_timeout:g} s")
@@ -160,12 +165,17 @@ class ActionClient(RemoteLeaf):
             self._abandoned.append(attempt)
             if attempt.handle is not None:
                 attempt.handle.cancel_goal_async()
-            # else: cancelled in _on_goal_response, as soon as the handle arrives (recalling)
+            else:
+                # Recalling: cancel by id now, in case the answer was lost, and again in
+                # _on_goal_response if the acceptance arrives later.
+                self._recall_unanswered(attempt)
 
     def goals_in_flight(self) -> int:
         """Goals this leaf sent that have not reached a terminal state (cancelled ones included)."""
         now = time.monotonic()
         for attempt in self._abandoned:
+            if attempt.handle is None:
+                self._probe_unanswered(attempt, now)
             self._chase_result(attempt, now)
         self._abandoned = [a for a in self._abandoned if not a.finished]
         attempts = self._abandoned + ([self._attempt] if self._attempt is not None else [])
@@ -195,10 +205,33 @@ class ActionClient(RemoteLeaf):
             attempt.terminal_since = now
             handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
 
+    def _handle_by_id(self, attempt):
+        """A goal handle for ``attempt`` made from its goal id alone, for requests by id."""
+        response = self.interface_type.Impl.SendGoalService.Response(accepted=True)
+        return ClientGoalHandle(self.client, attempt.goal_id, response)
+
+    def _probe_unanswered(self, attempt, now):
+        """Ask for the result of a goal whose request is unanswered: a goal the server has ends
+        normally even if its acceptance was lost; an unknown one is answered UNKNOWN and ignored."""
+        if now < attempt.next_probe:
+            return
+        attempt.next_probe = now + RESPONSE_GRACE
+        handle = self._handle_by_id(attempt)
+        handle.get_result_async().add_done_callback(partial(self._on_probe_answer, attempt, handle))
+
+    def _on_probe_answer(self, attempt, handle, future):
+        if attempt.finished:
+            return
+        if future.result().status == GoalStatus.STATUS_UNKNOWN:
+            self._maybe_unknown(attempt)
+            return
+        if attempt.handle is None:
+            attempt.handle = handle     # the server had the goal: its acceptance was lost
+        self._on_result(attempt, future)
+
     def _recall_unanswered(self, attempt):
         """Cancel, by its id, a goal whose request got no answer, in case the server has it."""
-        response = self.interface_type.Impl.SendGoalService.Response(accepted=True)
-        handle = ClientGoalHandle(self.client, attempt.goal_id, response)
+        handle = self._handle_by_id(attempt)
         handle.cancel_goal_async().add_done_callback(partial(self._on_recall_answer, attempt, handle))
 
     def _on_recall_answer(self, attempt, handle, future):
@@ -206,7 +239,13 @@ class ActionClient(RemoteLeaf):
         if any(bytes(g.goal_id.uuid) == ours for g in future.result().goals_canceling):
             handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
         else:
-            attempt.unknown = True      # not (yet) on the server; an acceptance may still arrive
+            self._maybe_unknown(attempt)
+
+    def _maybe_unknown(self, attempt):
+        """The server says it has no such goal: believe it once the request is older than
+        server_timeout (before that, a slow server may still be deciding)."""
+        if attempt.handle is None and time.monotonic() - attempt.sent_at > self.server_timeout:
+            attempt.unknown = True
 
     def _on_goal_response(self, attempt, future):
         handle = future.result()

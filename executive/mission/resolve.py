@@ -167,6 +167,7 @@ class Resolver:
     def _node(self, scope, raw, path):
         kind, body = next(iter(raw.items()))
         body = dict(body or {})
+        errors_at_start = len(self.errors)
         at = path + [kind]
         line, col = loader.locate(scope.doc, path, key=False)
         location = Location(scope.file, line, col, format_path(at))
@@ -198,10 +199,10 @@ class Resolver:
         elif "child" in raw_children:
             node.children = [self._node(child_scope, raw_children["child"], at + ["child"])]
         node.children = [c for c in node.children if c is not None]
-        self._check_leaf(scope, node, at)
+        self._check_leaf(scope, node, at, interfaces=len(self.errors) == errors_at_start)
         return node
 
-    def _check_leaf(self, scope, node, at):
+    def _check_leaf(self, scope, node, at, interfaces=True):
         errors_before = len(self.errors)
         f = node.fields
         if node.kind == "navigate" and isinstance(f["pose"], str):
@@ -227,7 +228,7 @@ class Resolver:
         for key_field in ("key", "feedback", "result", "response"):
             if isinstance(f.get(key_field), str):
                 f[key_field] = bb_key(f[key_field])
-        if "type" in f and len(self.errors) == errors_before:
+        if "type" in f and interfaces and len(self.errors) == errors_before:
             self._check_interface(scope, node, at)
 
     def _check_interface(self, scope, node, at):
