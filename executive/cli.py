@@ -1,4 +1,4 @@
-"""The ``mission`` command: validate, render and list missions.
+"""The ``mission`` command: validate, render, export and list missions (YAML or BT.CPP XML).
 
 Exit codes: 0 success, 2 invalid mission (errors printed, one per line, file:line:col: path: message).
 """
@@ -83,6 +83,24 @@ def cmd_render(args) -> int:
     return EXIT_OK
 
 
+def cmd_export(args) -> int:
+    from executive.mission import btcpp
+    from executive.mission.resolve import parse_overrides, resolve
+
+    try:
+        mission = resolve(find_mission(args.file), parse_overrides(args.param))
+    except MissionInvalid as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        return EXIT_INVALID
+    text = btcpp.dumps(mission)
+    if args.output:
+        pathlib.Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def cmd_list(args) -> int:
     from executive.mission import loader
     from executive.mission.errors import MissionInvalid as Invalid
@@ -114,6 +132,12 @@ def build_parser():
     p.add_argument("--output", "-o", help="file for svg/png (default: <mission>.<format>)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     p.set_defaults(func=cmd_render)
+    p = sub.add_parser("export", help="write the resolved mission as BehaviorTree.CPP v4 XML (Groot2)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=["btcpp-xml"], default="btcpp-xml")
+    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser("list", help="the shipped missions")
     p.add_argument("--dir", help="another missions directory")
     p.set_defaults(func=cmd_list)

@@ -208,3 +208,72 @@ def test_fuzz_mutated_missions(fuzz_root, data):
         compile_mission(resolve(path, missions_root=fuzz_root))
     except MissionInvalid as exc:
         _located(exc)
+
+
+# -- BehaviorTree.CPP XML ------------------------------------------------------------------------
+
+def _shape(root):
+    return [(b.name, type(b).__name__, getattr(b, "remote_name", None)) for b in root.iterate()]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_export_then_import_gives_the_same_tree(path, tmp_path):
+    from executive.mission import btcpp
+
+    mission = resolve(path)
+    xml = tmp_path / f"{path.stem}.xml"
+    xml.write_text(btcpp.dumps(mission))
+    again = resolve(xml)
+    assert _shape(compile_mission(again)) == _shape(compile_mission(mission))
+    assert again.blackboard == mission.blackboard
+
+
+def test_xml_written_by_hand_in_btcpp_style(tmp_path):
+    xml = tmp_path / "groot.xml"
+    xml.write_text("""<root BTCPP_format="4" main_tree_to_execute="main">
+  <BehaviorTree ID="main">
+    <ReactiveSequence>
+      <Condition ID="Condition" check="battery >= 20"/>
+      <RetryUntilSuccessful num_attempts="2">
+        <Navigate pose="{goal}"/>
+      </RetryUntilSuccessful>
+      <SubTree ID="park"/>
+    </ReactiveSequence>
+  </BehaviorTree>
+  <BehaviorTree ID="park">
+    <Sleep msec="250"/>
+  </BehaviorTree>
+</root>
+""")
+    mission = resolve(xml)
+    root = compile_mission(mission)
+    kinds = [n.kind for n in mission.nodes()]
+    assert kinds == ["sequence", "condition", "retry", "navigate", "wait"]
+    assert mission.root.fields["memory"] is False
+    nav = next(b for b in root.iterate() if type(b).__name__ == "NavigateTo")
+    assert nav.fields_from_blackboard == {"pose": "/goal"}
+    assert next(n for n in mission.nodes() if n.kind == "wait").fields["seconds"] == 0.25
+
+
+def test_xml_errors_are_located(tmp_path):
+    xml = tmp_path / "bad.xml"
+    xml.write_text('<root BTCPP_format="4">\n  <BehaviorTree ID="t">\n    <Sequence>\n'
+                   '      <Navigat pose="{x: 1, y: 2}"/>\n      <Sleep msec="soon"/>\n'
+                   '    </Sequence>\n  </BehaviorTree>\n</root>\n')
+    with pytest.raises(MissionInvalid) as info:
+        resolve(xml)
+    lines = [str(e) for e in info.value.errors]
+    assert any(":4:7:" in e and "unknown node kind 'navigat'" in e for e in lines), lines
+    assert any(":5:7:" in e and "expected a number, got 'soon'" in e for e in lines), lines
+    broken = tmp_path / "broken.xml"
+    broken.write_text('<root><BehaviorTree ID="t"><Sequence>\n<Sleep msec="1">\n</Sequence></BehaviorTree></root>')
+    with pytest.raises(MissionInvalid, match=r"broken.xml:3:3: not valid XML: mismatched tag"):
+        resolve(broken)
+
+
+def test_cli_export(tmp_path):
+    out = tmp_path / "patrol.xml"
+    result = mission_cli("export", "patrol", "--format", "btcpp-xml", "-o", str(out), "-p", "laps=1")
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith('<root BTCPP_format="4" main_tree_to_execute="patrol">')
+    assert mission_cli("validate", str(out)).returncode == 0

@@ -11,7 +11,7 @@ import re
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
-from executive.mission import loader, schema
+from executive.mission import btcpp, loader, schema
 from executive.mission.errors import MissionError, MissionInvalid, did_you_mean, format_path
 from executive.mission.language import KINDS
 from executive.mission.model import Location, Mission, Node, bb_key, is_bb_ref
@@ -79,7 +79,7 @@ class Resolver:
         key = str(path)
         if key not in self._docs:
             try:
-                doc = loader.load(path)
+                doc = btcpp.load(path) if path.suffix == ".xml" else loader.load(path)
             except MissionInvalid as exc:
                 self.errors.extend(exc.errors)
                 doc = None
