@@ -145,4 +145,7 @@ def check_path(msg, path):
         raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(fields)})", path,
                              unknown_field=True)
     if rest:
-        check_path(getattr(msg, head), rest)
+        inner = getattr(msg, head)
+        if not hasattr(inner, "get_fields_and_field_types"):
+            raise InterfaceError(f"is {fields[head]}, which has no field {rest.split('.')[0]!r}", path)
+        check_path(inner, rest)

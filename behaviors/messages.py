@@ -65,7 +65,10 @@ def set_field(msg, path: str, value, _at: str = "") -> None:
         raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(types)})", where,
                              unknown_field=True)
     if rest:
-        set_field(getattr(msg, head), rest, value, where + ".")
+        inner = getattr(msg, head)
+        if not hasattr(inner, "get_fields_and_field_types"):
+            raise InterfaceError(f"is {types[head]}, which has no field {rest.split('.')[0]!r}", where)
+        set_field(inner, rest, value, where + ".")
         return
     current = getattr(msg, head)
     if hasattr(current, "get_fields_and_field_types") and isinstance(value, dict):

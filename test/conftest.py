@@ -10,6 +10,12 @@ import os
 import pathlib
 
 import pytest
+from hypothesis import settings
+
+# CI explores the same examples every run (no luck involved); developers' runs explore new ones.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("explore", max_examples=3000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
 
 def _claim_domain_id():

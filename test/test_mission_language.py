@@ -153,7 +153,7 @@ def fuzz_root(tmp_path_factory):
 yaml_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=yaml_text)
 def test_fuzz_random_text(fuzz_root, text):
     path = fuzz_root / "fuzz.yaml"
@@ -183,7 +183,7 @@ def _paths(data, prefix=()):
             yield from _paths(value, prefix + (index,))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzz_mutated_missions(fuzz_root, data):
     source = data.draw(st.sampled_from(SHIPPED))

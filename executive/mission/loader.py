@@ -41,10 +41,20 @@ def loads(text: str, filename: str = "<mission>") -> CommentedMap:
                                                                     f"is not allowed")]) from None
     except YAMLError as exc:
         raise MissionInvalid([MissionError(filename, 1, 1, "", f"not valid YAML: {exc}")]) from None
+    except Exception as exc:  # ruamel.yaml itself fails on a few malformed inputs (e.g. a lone '=')
+        raise MissionInvalid([MissionError(filename, 1, 1, "", f"not valid YAML ({type(exc).__name__}: {exc})")]) from None
     if not isinstance(doc, CommentedMap):
-        line, col = (doc.lc.line + 1, doc.lc.col + 1) if hasattr(doc, "lc") else (1, 1)
+        line, col = _start(doc)
         raise MissionInvalid([MissionError(filename, line, col, "", "a mission file is a mapping with name: and tree:")])
     return doc
+
+
+def _start(doc):
+    """Where ``doc`` begins, 1-based; (1, 1) when the loader did not record it."""
+    lc = getattr(doc, "lc", None)
+    if lc is None or lc.line is None:
+        return 1, 1
+    return lc.line + 1, (lc.col or 0) + 1
 
 
 def locate(doc, path, key: bool = False):
@@ -52,7 +62,7 @@ def locate(doc, path, key: bool = False):
 
     Falls back to the nearest enclosing node that has a position.
     """
-    node, best = doc, (doc.lc.line + 1, doc.lc.col + 1) if hasattr(doc, "lc") else (1, 1)
+    node, best = doc, _start(doc)
     for i, part in enumerate(path):
         last = i == len(path) - 1
         try:

@@ -199,7 +199,7 @@ class Resolver:
         elif "child" in raw_children:
             node.children = [self._node(child_scope, raw_children["child"], at + ["child"])]
         node.children = [c for c in node.children if c is not None]
-        self._check_leaf(scope, node, at, interfaces=len(self.errors) == errors_at_start)
+        self._check_leaf(scope, node, at, interfaces=len(self.errors) == errors_at_start and not _has_ref(fields))
         return node
 
     def _check_leaf(self, scope, node, at, interfaces=True):
@@ -207,7 +207,7 @@ class Resolver:
         f = node.fields
         if node.kind == "navigate" and isinstance(f["pose"], str):
             if f["pose"] in scope.poses:
-                f["pose"] = {"frame": "map", "yaw": 0.0, **scope.poses[f["pose"]]}
+                f["pose"] = self._pose(scope, f["pose"])
             else:
                 self._error(scope, scope.doc, at + ["pose"], f"unknown pose {f['pose']!r}",
                             did_you_mean(f["pose"], scope.poses) or
@@ -245,6 +245,18 @@ class Resolver:
                 section = "goal" if node.kind == "action" else "request"
                 self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
                             key=exc.unknown_field)
+
+    def _pose(self, scope, name):
+        """A named pose of the scope's file, parameters substituted, coordinates checked."""
+        where = ["poses", name]
+        pose = {"frame": "map", "yaw": 0.0, **self._substitute(scope, dict(scope.poses[name]), where)}
+        for axis in ("x", "y", "yaw"):
+            value = pose[axis]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                if not (isinstance(value, str) and PARAM.search(value)):   # else: already reported
+                    self._error(scope, scope.doc, where + [axis], f"{axis} must be a number, got {value!r}")
+                pose[axis] = 0.0
+        return pose
 
     def _reference(self, scope, kind, fields, at, name, robot):
         if kind == "subtree":
@@ -305,6 +317,17 @@ class Resolver:
         if node is not None and name:
             node.name = str(name)
         return node
+
+
+def _has_ref(value) -> bool:
+    """True when a ${...} is left in ``value`` (its parameter was wrong; that is reported already)."""
+    if isinstance(value, str):
+        return bool(PARAM.search(value))
+    if isinstance(value, dict):
+        return any(_has_ref(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_ref(v) for v in value)
+    return False
 
 
 def _typed(value, type_name):
