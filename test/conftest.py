@@ -58,11 +58,11 @@ def ros(ros_session):
 
 
 @pytest.fixture(scope="module")
-def sim():
+def sim(ros_session):
     """One simulated robot per test module, at SIM_TIME_SCALE."""
-    from harness import SIM_TIME_SCALE, SimProcess, unique_name
+    from harness import SIM_TIME_SCALE, start_sim, unique_name
 
-    process = SimProcess(unique_name("sim"), time_scale=SIM_TIME_SCALE)
+    process = start_sim(ros_session, unique_name("sim"), time_scale=SIM_TIME_SCALE)
     yield process
     assert process.stop() == 0, process.stderr()
 

@@ -130,6 +130,26 @@ class GoalCall:
         return self.ros.wait(self.handle.cancel_goal_async(), timeout)
 
 
+def start_sim(ros: RosSession, namespace: str, timeout: float = 20.0, **kwargs) -> SimProcess:
+    """A new sim, ready for this session: READY printed, and one sim_status round trip done.
+
+    The round trip is retried: the first answer of a server that has only just appeared can be
+    lost while DDS is still matching its endpoints to ours.
+    """
+    sim = SimProcess(namespace, **kwargs)
+    deadline = time.monotonic() + timeout
+    client = ros.service_client(Trigger, sim.name("sim_status"), timeout=timeout)
+    while True:
+        future = client.call_async(Trigger.Request())
+        ros.executor.spin_until_future_complete(future, timeout_sec=1.0)
+        if future.done():
+            return sim
+        client.remove_pending_request(future)
+        if time.monotonic() > deadline:
+            sim.stop()
+            raise TimeoutError(f"sim {namespace} never answered sim_status: {sim.stderr()}")
+
+
 def sim_status(ros: RosSession, sim: SimProcess) -> dict:
     """The sim's own account of its goals (see sim/robot.py)."""
     return json.loads(ros.call(Trigger, sim.name("sim_status"), Trigger.Request()).message)

@@ -13,7 +13,7 @@ from behaviors.basics import Check
 from behaviors.decorators import RetryWithBackoff
 from behaviors.messages import InterfaceError
 from behaviors.services import Calibrate, HealthCheck, ServiceClient
-from harness import SIM_TIME_SCALE, SimProcess, run_tree, sim_status, unique_name
+from harness import SIM_TIME_SCALE, SimProcess, run_tree, sim_status, start_sim, unique_name
 from mission_interfaces.action import NavigateToPose
 
 FAR = dict(x=-20.0, y=18.0)      # a goal that takes long enough to interrupt
@@ -179,7 +179,7 @@ def test_server_absent_at_start_then_appearing(ros):
     leaf = NavigateTo("late", x=0.5, action_name=f"/{namespace}/navigate_to_pose", server_timeout=30.0)
     assert run_tree(ros, leaf, timeout=10, until=lambda: True) == Status.RUNNING
     assert "waiting for" in leaf.feedback_message
-    robot = SimProcess(namespace, time_scale=SIM_TIME_SCALE)
+    robot = SimProcess(namespace, time_scale=SIM_TIME_SCALE)   # no handshake: the leaf copes with first contact
     try:
         try:
             assert run_tree(ros, leaf, timeout=30) == Status.SUCCESS
@@ -190,7 +190,7 @@ def test_server_absent_at_start_then_appearing(ros):
 
 
 def test_server_exiting_mid_goal_is_detected(ros):
-    robot = SimProcess(unique_name("dying"), config={"faults": {"navigate_to_pose": {"exit_after_goals": 1}}})
+    robot = start_sim(ros, unique_name("dying"), config={"faults": {"navigate_to_pose": {"exit_after_goals": 1}}})
     try:
         leaf = NavigateTo("doomed", **FAR, action_name=robot.name("navigate_to_pose"))
         started = time.monotonic()

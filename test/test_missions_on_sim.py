@@ -7,7 +7,7 @@ from py_trees.common import Status
 
 from executive.mission.compiler import compile_mission, seed_blackboard
 from executive.mission.resolve import resolve
-from harness import SIM_TIME_SCALE, SimProcess, run_tree, sim_status, unique_name
+from harness import SIM_TIME_SCALE, SimProcess, run_tree, sim_status, start_sim, unique_name
 
 MISSIONS = pathlib.Path(__file__).resolve().parents[1] / "missions"
 
@@ -41,7 +41,7 @@ def test_recovery_demo_recovers(ros, sim):
 
 
 def test_multi_robot_patrol_drives_both_robots(ros, sim):
-    other = SimProcess(unique_name("second"), time_scale=SIM_TIME_SCALE)
+    other = start_sim(ros, unique_name("second"), time_scale=SIM_TIME_SCALE)
     try:
         root, status = run_mission(ros, "multi_robot_patrol", {"first": sim.namespace, "second": other.namespace})
         assert status == Status.SUCCESS

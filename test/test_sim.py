@@ -9,7 +9,7 @@ from builtin_interfaces.msg import Duration
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectoryPoint
 
-from harness import SIM_TIME_SCALE, SimProcess, sim_status, unique_name
+from harness import SIM_TIME_SCALE, SimProcess, sim_status, start_sim, unique_name
 from mission_interfaces.action import FollowJointTrajectory, MoveArm, NavigateToPose
 
 ARM_JOINTS = ["shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
@@ -241,7 +241,7 @@ def test_faults_from_config_and_seeded_abort_probability(ros):
     config = {"seed": 7, "faults": {"navigate_to_pose": {"abort_probability": 0.5}, "move_arm": {"reject_all": True}}}
     outcomes = []
     for _ in range(2):
-        robot = SimProcess(unique_name("cfg"), config=config, time_scale=50.0)
+        robot = start_sim(ros, unique_name("cfg"), config=config, time_scale=50.0)
         try:
             assert not ros.send_goal(MoveArm, robot.name("move_arm"), MoveArm.Goal(named_pose="home")).accepted()
             run = [ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(0.1 * i, 0.0)).result()[0]
@@ -254,7 +254,7 @@ def test_faults_from_config_and_seeded_abort_probability(ros):
 
 
 def test_fault_exit_after_goals_kills_the_process_mid_goal(ros):
-    robot = SimProcess(unique_name("exit"), config={"faults": {"navigate_to_pose": {"exit_after_goals": 2}}})
+    robot = start_sim(ros, unique_name("exit"), config={"faults": {"navigate_to_pose": {"exit_after_goals": 2}}})
     try:
         first = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(0.0, 0.0))
         try:
