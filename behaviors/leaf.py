@@ -8,7 +8,7 @@ from py_trees.common import Access, Status
 
 from behaviors import failures
 from behaviors.failures import Failure
-from behaviors.messages import InterfaceError, fill, import_type, set_field, type_name
+from behaviors.messages import InterfaceError, check_path, fill, import_type, set_field, type_name
 
 
 class RemoteLeaf(py_trees.behaviour.Behaviour):
@@ -135,17 +135,3 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         if self.node is None or self.remote_name.startswith("/"):
             return self.remote_name
         return f"{self.node.get_namespace().rstrip('/')}/{self.remote_name}"
-
-
-def check_path(msg, path):
-    """Raise InterfaceError unless dotted ``path`` names a field of ``msg``."""
-    head, _, rest = path.partition(".")
-    fields = msg.get_fields_and_field_types()
-    if head not in fields:
-        raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(fields)})", path,
-                             unknown_field=True)
-    if rest:
-        inner = getattr(msg, head)
-        if not hasattr(inner, "get_fields_and_field_types"):
-            raise InterfaceError(f"is {fields[head]}, which has no field {rest.split('.')[0]!r}", path)
-        check_path(inner, rest)

@@ -56,19 +56,32 @@ def field_types(msg) -> dict:
     return msg.get_fields_and_field_types()
 
 
-def set_field(msg, path: str, value, _at: str = "") -> None:
-    """Set the field at dotted ``path`` of ``msg`` to ``value`` (a dict fills a nested message)."""
+def _step(msg, path: str, at: str):
+    """One step along a dotted path: (head, rest, where, field types), or InterfaceError for an
+    unknown field or a step into a field that is not a message."""
     head, _, rest = path.partition(".")
-    where = _at + head
+    where = at + head
     types = field_types(msg)
     if head not in types:
         raise InterfaceError(f"{type(msg).__name__} has no field {head!r} (its fields: {', '.join(types)})", where,
                              unknown_field=True)
+    if rest and not hasattr(getattr(msg, head), "get_fields_and_field_types"):
+        raise InterfaceError(f"is {types[head]}, which has no field {rest.split('.')[0]!r}", where)
+    return head, rest, where, types
+
+
+def check_path(msg, path: str, _at: str = "") -> None:
+    """Raise InterfaceError unless dotted ``path`` names a field of ``msg``."""
+    head, rest, where, _ = _step(msg, path, _at)
     if rest:
-        inner = getattr(msg, head)
-        if not hasattr(inner, "get_fields_and_field_types"):
-            raise InterfaceError(f"is {types[head]}, which has no field {rest.split('.')[0]!r}", where)
-        set_field(inner, rest, value, where + ".")
+        check_path(getattr(msg, head), rest, where + ".")
+
+
+def set_field(msg, path: str, value, _at: str = "") -> None:
+    """Set the field at dotted ``path`` of ``msg`` to ``value`` (a dict fills a nested message)."""
+    head, rest, where, types = _step(msg, path, _at)
+    if rest:
+        set_field(getattr(msg, head), rest, value, where + ".")
         return
     current = getattr(msg, head)
     if hasattr(current, "get_fields_and_field_types") and isinstance(value, dict):
