@@ -78,7 +78,9 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         try:
             self.validate()
         except InterfaceError as exc:
-            raise InterfaceError(f"{self.name}: {type_name(self.interface_type) if not isinstance(self.interface_type, str) else self.interface_type}: {exc}") from None
+            interface = self.interface_type
+            named = interface if isinstance(interface, str) else type_name(interface)   # str: not importable
+            raise InterfaceError(f"{self.name}: {named}: {exc}") from None
         self.client = self._create_client()
 
     def initialise(self):

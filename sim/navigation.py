@@ -34,7 +34,6 @@ class BaseState:
 class Drive(Motion):
     def __init__(self, base: BaseState, goal, frame: str, speed: float, clock_now):
         self.base = base
-        self.goal = goal
         self.frame = frame
         self.speed = speed
         self.elapsed = 0.0
