@@ -2,6 +2,11 @@
 
 A child is ready once it prints ``READY``; every wait has a deadline, and stopping sends SIGINT
 first (clean DDS shutdown) and SIGKILL only if the child does not exit in time.
+
+A child runs with the package's Fast DDS profile (``executive/dds/fastdds_profile.xml``) unless the
+environment names another one: besides the 3 s lease, it lets the sim's servers wait long enough for
+a just-discovered client to be matched before answering it. Without it, the first goal sent to a
+new sim can get no answer at all (the response is dropped after 100 ms; see the profile).
 """
 import json
 import os
@@ -13,6 +18,8 @@ import sys
 import tempfile
 import threading
 import time
+
+from executive.paths import fastdds_profile
 
 BIN = pathlib.Path(sys.executable).parent
 
@@ -31,6 +38,8 @@ class SimProcess:
                 json.dump(config, f)  # JSON is YAML
             args += ["--config", self._config_path]
         self._stderr = tempfile.TemporaryFile(mode="w+")
+        env = dict(os.environ if env is None else env)
+        env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      env=env, start_new_session=True)
         self._lines = queue.Queue()
