@@ -1,8 +1,10 @@
-"""Session-wide isolation: a ROS domain of our own, localhost discovery, UDP transport.
+"""Session-wide isolation: a ROS domain of our own and localhost discovery.
 
 The domain id is claimed with a lock file, so concurrent test sessions on one machine never share
-a DDS bus. The shared-memory transport is off because some tests kill processes on purpose, and a
-killed Fast DDS process leaves its segments in /dev/shm (ROS_WHEELS.md, item 10).
+a DDS bus. Some tests kill processes on purpose, and a killed Fast DDS process leaves its shared
+memory in /dev/shm (ROS_WHEELS.md, item 10); with ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+rmw_fastrtps always uses shared memory (FASTDDS_BUILTIN_TRANSPORTS and XML transports are ignored,
+checked), so the session removes, at its end, the files it left that no process still uses.
 """
 import dataclasses
 import fcntl
@@ -34,11 +36,44 @@ def _claim_domain_id():
 _DOMAIN, _DOMAIN_LOCK = _claim_domain_id()
 os.environ["ROS_DOMAIN_ID"] = str(_DOMAIN)
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-os.environ["FASTDDS_BUILTIN_TRANSPORTS"] = "UDPv4"
 # A 3 s participant lease, so that a killed server leaves the graph in seconds, not 20 s.
 os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(
     pathlib.Path(__file__).resolve().parents[1] / "executive/dds/fastdds_profile.xml")
 os.environ.pop("ROS_LOCALHOST_ONLY", None)
+
+
+SHM = pathlib.Path("/dev/shm")
+
+
+def _fastdds_files():
+    return {p.name for p in SHM.glob("*fastdds*")} if SHM.is_dir() else set()
+
+
+def _files_in_use():
+    """Names of /dev/shm files another process has open or mapped. Our own are not counted: this
+    process is about to exit, and Fast DDS does not release its segment on exit."""
+    used = set()
+    for proc in pathlib.Path("/proc").glob("[0-9]*"):
+        if proc.name == str(os.getpid()):
+            continue
+        try:
+            used.update(line.rsplit("/", 1)[-1] for line in (proc / "maps").read_text().splitlines()
+                        if "/dev/shm/" in line)
+            used.update(os.readlink(fd).rsplit("/", 1)[-1] for fd in (proc / "fd").iterdir()
+                        if os.readlink(fd).startswith("/dev/shm/"))
+        except OSError:
+            continue
+    return used
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_shared_memory():
+    """Remove the Fast DDS shared memory this session's killed processes left behind."""
+    before = _fastdds_files()
+    yield
+    in_use = _files_in_use()
+    for name in _fastdds_files() - before - in_use:
+        (SHM / name).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -89,7 +89,10 @@ class RosSession:
         return GoalCall(self, self.action_client(action_type, name), goal)
 
     def set_parameters(self, node_name: str, params: dict, timeout: float = 10.0):
-        client = AsyncParameterClient(self.node, node_name)
+        key = ("parameters", node_name)
+        if key not in self._clients:
+            self._clients[key] = AsyncParameterClient(self.node, node_name)
+        client = self._clients[key]
         self.spin_until(client.services_are_ready, timeout, f"parameter services of {node_name}")
         response = self.wait(client.set_parameters([Parameter(k, value=v) for k, v in params.items()]), timeout)
         failed = [r.reason for r in response.results if not r.successful]
