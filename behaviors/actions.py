@@ -70,12 +70,12 @@ def error_of(result):
 
 
 class _Attempt:
-    """One goal sent by the leaf: events carrying another attempt are stale and ignored."""
+    """One goal sent by the leaf. An attempt that is no longer the leaf's current one was abandoned
+    (the leaf stopped): its events are ignored and its goal is cancelled."""
 
     def __init__(self):
         self.goal_id = UUID(uuid=list(uuid.uuid4().bytes))
         self.handle = None
-        self.abandoned = False      # the leaf stopped caring; cancel when possible
         self.finished = False       # a terminal status (or rejection) arrived
         self.unknown = False        # unanswered, and the server said it has no such goal
         self.sent_at = time.monotonic()
@@ -161,7 +161,6 @@ class ActionClient(RemoteLeaf):
     def terminate(self, new_status):
         attempt, self._attempt = self._attempt, None
         if attempt is not None and not attempt.finished:
-            attempt.abandoned = True
             self._abandoned.append(attempt)
             if attempt.handle is not None:
                 attempt.handle.cancel_goal_async()
@@ -256,9 +255,9 @@ class ActionClient(RemoteLeaf):
                 self._finish(Status.FAILURE, Failure(failures.REJECTED, f"{self.resolved_name()} rejected the goal"))
             return
         handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
-        if attempt.abandoned:
+        if attempt is not self._attempt:    # the leaf stopped while the goal was pending: recall it
             handle.cancel_goal_async()
-        elif attempt is self._attempt:
+        else:
             self.feedback_message = "goal accepted"
             self._wake()
 

@@ -103,13 +103,12 @@ def cmd_export(args) -> int:
 
 def cmd_list(args) -> int:
     from executive.mission import loader
-    from executive.mission.errors import MissionInvalid as Invalid
 
     directory = pathlib.Path(args.dir) if args.dir else paths.missions_dir()
     for path in sorted(directory.glob("*.yaml")):
         try:
             doc = loader.load(path)
-        except Invalid:
+        except MissionInvalid:
             print(f"{path.stem:24} (unreadable)")
             continue
         if "tree" not in doc:

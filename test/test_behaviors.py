@@ -4,7 +4,6 @@ import time
 
 import py_trees
 import pytest
-from action_msgs.msg import GoalStatus
 from py_trees.common import Status
 
 from behaviors import failures

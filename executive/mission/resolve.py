@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 from executive.mission import btcpp, loader, schema
 from executive.mission.errors import MissionError, MissionInvalid, did_you_mean, format_path
 from executive.mission.language import KINDS
-from executive.mission.model import Location, Mission, Node, bb_key, is_bb_ref
+from executive.mission.model import Location, Mission, Node, bb_key
 
 _BROKEN = object()   # a parameter whose value was wrong: its uses report nothing more
 PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -99,8 +99,7 @@ class Resolver:
         if doc is None:
             raise MissionInvalid(self.errors)
         file = filename or str(path)
-        params = self._parameters(file, doc, doc.get("parameters") or {}, dict(overrides or {}), ["parameters"],
-                                  given_where="<parameters>")
+        params = self._parameters(file, doc, doc.get("parameters") or {}, dict(overrides or {}), ["parameters"])
         scope = _Scope(file, doc, params, "", [(str(path), "tree")])
         scope.robot = str(self._substitute(scope, doc.get("robot") or "", ["robot"])).strip("/")
         if "tree" not in doc:
@@ -116,16 +115,19 @@ class Resolver:
                        files=list(self._docs))
 
     # -- parameters --------------------------------------------------------------------------
-    def _parameters(self, file, doc, declared, given, path, given_where, inherited=None):
+    def _parameters(self, file, doc, declared, given, path, given_at=None, inherited=None):
+        """Values of the parameters ``declared`` at ``path`` of ``doc``. ``given_at`` is the
+        (scope, key path) where ``given`` was written; None for values given when the mission is run."""
         values = dict(inherited or {})
         for name in given:
             if name not in declared:
-                self.errors.append(MissionError(given_where if isinstance(given_where, str) else file,
-                                                *((0, 0) if isinstance(given_where, str) else
-                                                  loader.locate(doc, given_where + [name], key=True)),
-                                                str(name), f"unknown parameter {name!r}",
-                                                did_you_mean(name, declared) or
-                                                f"declared: {', '.join(map(str, declared)) or 'none'}"))
+                message = f"unknown parameter {name!r}"
+                hint = did_you_mean(name, declared) or f"declared: {', '.join(map(str, declared)) or 'none'}"
+                if given_at is None:
+                    self.errors.append(MissionError("<parameters>", 0, 0, str(name), message, hint))
+                else:
+                    scope, at = given_at
+                    self._error(scope, scope.doc, at + [name], message, hint, key=True)
         for name, spec in declared.items():
             where = path + [name]
             if name in given:
@@ -134,11 +136,13 @@ class Resolver:
                 value = spec["default"]
             else:
                 self._error(file, doc, where, f"parameter {name!r} has no default and no value was given",
-                            f"give one with -p {name}=...", key=True)
+                            f"give one with -p {name}=..." if given_at is None else f"pass {name} in params:",
+                            key=True)
+                values[name] = _BROKEN
                 continue
             typed = _typed(value, spec["type"])
             if typed is None:
-                source = " (given when run)" if name in given and isinstance(given_where, str) else ""
+                source = " (given when run)" if name in given and given_at is None else ""
                 self._error(file, doc, where, f"parameter {name!r} is {spec['type']}, got {value!r}{source}", key=True)
                 values[name] = _BROKEN
                 continue
@@ -306,10 +310,10 @@ class Resolver:
         if kind == "include" and sub_name is not None:
             # an included subtree sees its own file's parameters' defaults
             inherited = self._parameters(target_file, target_doc, target_doc.get("parameters") or {}, {},
-                                         ["parameters"], given_where=target_file)
+                                         ["parameters"])
         params = self._parameters(target_file, target_doc, declared, fields["params"],
                                   tree_path + (["parameters"] if sub_name else []),
-                                  given_where=(at + ["params"]) if fields["params"] else "<parameters>",
+                                  given_at=(scope, at + ["params"]),
                                   inherited=inherited)
         inner = _Scope(target_file, target_doc, params, robot, scope.stack + [key], origin)
         tree = target_doc["subtrees"][sub_name]["tree"] if sub_name else target_doc["tree"]
