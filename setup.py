@@ -28,6 +28,8 @@ setup(
             "mission = executive.cli:main",
             "mission-sim = sim.robot:main",
             "sim = sim.robot:main",
+            "mission-executive = executive.node:main",
+            "executive = executive.node:main",
         ],
     },
 )

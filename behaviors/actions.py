@@ -31,6 +31,10 @@ parallel sibling, a timeout decorator, or the mission ending), the goal is cance
 acceptance has not arrived yet is cancelled as soon as it does (the 'recalling' case). Feedback and
 results of earlier goals are told apart by goal and ignored. Ticking the leaf again after it
 finished sends a new goal.
+
+Events for a host's log (see :mod:`behaviors.leaf`): ``goal_sent``, ``goal_accepted``,
+``goal_rejected``, ``feedback`` (at most one per ``FEEDBACK_EVENT_PERIOD`` per goal, with the count
+since the last), ``result`` and ``cancel_sent``, each with the goal's id.
 """
 import math
 import time
@@ -47,6 +51,7 @@ from behaviors import failures
 from behaviors.basics import Check
 from behaviors.failures import Failure
 from behaviors.leaf import RemoteLeaf
+from behaviors.messages import to_data
 
 STATUS_NAMES = {v: k[len("STATUS_"):] for k, v in vars(GoalStatus).items() if k.startswith("STATUS_")}
 TERMINAL = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
@@ -57,6 +62,7 @@ RESULT_GRACE = 1.0
 # result: a goal response can be lost when the server has only just appeared (seen with Fast DDS),
 # and get_result is answered for a goal the server has, and answered UNKNOWN for one it has not.
 RESPONSE_GRACE = 1.0
+FEEDBACK_EVENT_PERIOD = 1.0   # seconds between feedback events of one goal
 ERROR_CODE_FIELDS = ("error_code",)
 ERROR_MESSAGE_FIELDS = ("error_msg", "error_string", "message")
 
@@ -81,6 +87,13 @@ class _Attempt:
         self.sent_at = time.monotonic()
         self.terminal_since = None  # when the status topic first showed a terminal status
         self.next_probe = self.sent_at + RESPONSE_GRACE
+        self.feedback_count = 0     # feedback messages since the last feedback event
+        self.feedback_total = 0
+        self.feedback_event_at = 0.0
+
+    @property
+    def id_hex(self) -> str:
+        return bytes(self.goal_id.uuid).hex()
 
     @property
     def in_flight(self) -> bool:
@@ -162,6 +175,7 @@ class ActionClient(RemoteLeaf):
         attempt, self._attempt = self._attempt, None
         if attempt is not None and not attempt.finished:
             self._abandoned.append(attempt)
+            self._event("cancel_sent", goal_id=attempt.id_hex)
             if attempt.handle is not None:
                 attempt.handle.cancel_goal_async()
             else:
@@ -189,6 +203,7 @@ class ActionClient(RemoteLeaf):
         future = self.client.send_goal_async(goal, feedback_callback=partial(self._on_feedback, attempt),
                                              goal_uuid=attempt.goal_id)
         future.add_done_callback(partial(self._on_goal_response, attempt))
+        self._event("goal_sent", goal_id=attempt.id_hex, action=self.resolved_name())
         self._next_server_check = time.monotonic() + self.server_check_period
         self.feedback_message = "goal sent"
         return Status.RUNNING
@@ -249,6 +264,7 @@ class ActionClient(RemoteLeaf):
     def _on_goal_response(self, attempt, future):
         handle = future.result()
         attempt.handle = handle
+        self._event("goal_accepted" if handle.accepted else "goal_rejected", goal_id=attempt.id_hex)
         if not handle.accepted:
             attempt.finished = True
             if attempt is self._attempt:
@@ -266,20 +282,31 @@ class ActionClient(RemoteLeaf):
             return
         self.feedback = message.feedback
         self._write("feedback", message.feedback)
+        attempt.feedback_count += 1
+        attempt.feedback_total += 1
+        now = time.monotonic()
+        if now - attempt.feedback_event_at >= FEEDBACK_EVENT_PERIOD:
+            attempt.feedback_event_at = now
+            self._event("feedback", goal_id=attempt.id_hex, count=attempt.feedback_count,
+                        feedback=to_data(message.feedback))
+            attempt.feedback_count = 0
         self._wake()
 
     def _on_result(self, attempt, future):
         if attempt.finished:            # a result asked for twice arrives twice
             return
         attempt.finished = True
-        if attempt is not self._attempt:
-            return
         response = future.result()
         status, result = response.status, response.result
-        self.result = result
-        self._write("result", result)
         code, message = error_of(result)
         name = STATUS_NAMES.get(status, str(status))
+        self._event("result", goal_id=attempt.id_hex, status=name, error_code=code, message=message,
+                    seconds=round(time.monotonic() - attempt.sent_at, 4), feedback_messages=attempt.feedback_total)
+        if attempt is not self._attempt:
+            self._wake()    # a host waiting for cancelled goals to end can look again
+            return
+        self.result = result
+        self._write("result", result)
         if status == GoalStatus.STATUS_SUCCEEDED:
             if self.result_check is None or self.result_check.holds(result):
                 self._finish(Status.SUCCESS, None)

@@ -1,5 +1,12 @@
 """What action and service leaves share: a request built from constants and blackboard keys,
-waiting for the server with a deadline, blackboard outputs, and failure records.
+waiting for the server with a deadline, blackboard outputs, failure records, and the hooks a
+host (the executive, a test) passes to ``setup``:
+
+- ``node``: the rclpy node (required);
+- ``wake``: called when a response, feedback or result arrives, so the host can tick at once;
+- ``events``: ``events(behaviour, name, data)`` for each goal or call event (sent, accepted,
+  feedback summary, result, cancel), for run logs;
+- ``clients``: a :class:`ClientPool` to share clients with earlier and later trees on the node.
 """
 import time
 
@@ -9,6 +16,28 @@ from py_trees.common import Access, Status
 from behaviors import failures
 from behaviors.failures import Failure
 from behaviors.messages import InterfaceError, check_path, fill, import_type, set_field, type_name
+
+
+class ClientPool:
+    """Action and service clients shared by the trees a long-lived node runs one after another:
+    a new mission then finds its servers already discovered instead of discovering them again."""
+
+    def __init__(self):
+        self._clients = {}
+
+    def get(self, key, create):
+        if key not in self._clients:
+            self._clients[key] = create()
+        return self._clients[key]
+
+    def destroy(self):
+        for client in self._clients.values():
+            client.destroy()
+        self._clients.clear()
+
+
+def _no_events(behaviour, name, data):
+    pass
 
 
 class RemoteLeaf(py_trees.behaviour.Behaviour):
@@ -38,6 +67,8 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         self.client = None
         self.failure = None
         self._wake = lambda: None
+        self._events = _no_events
+        self._owns_client = True
         self._waiting_since = 0.0
 
     # -- for subclasses ----------------------------------------------------------------------
@@ -75,13 +106,19 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         except KeyError:
             raise KeyError(f"{self.name}: setup() needs node=<rclpy node>") from None
         self._wake = kwargs.get("wake") or (lambda: None)
+        self._events = kwargs.get("events") or _no_events
+        pool = kwargs.get("clients")
         try:
             self.validate()
         except InterfaceError as exc:
             interface = self.interface_type
             named = interface if isinstance(interface, str) else type_name(interface)   # str: not importable
             raise InterfaceError(f"{self.name}: {named}: {exc}") from None
-        self.client = self._create_client()
+        self._owns_client = pool is None
+        if pool is None:
+            self.client = self._create_client()
+        else:
+            self.client = pool.get((self.KIND, self.interface_type, self.remote_name), self._create_client)
 
     def initialise(self):
         self.failure = None
@@ -90,9 +127,9 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
 
     def shutdown(self):
         """Destroy the client: a long-lived node must not keep the endpoints of discarded trees."""
-        if self.client is not None:
+        if self.client is not None and self._owns_client:
             self.client.destroy()
-            self.client = None
+        self.client = None
 
     def _await_server(self):
         """None once the server is there; RUNNING while waiting; FAILURE after ``server_timeout``."""
@@ -119,6 +156,9 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
                 self._record_failure(Failure(failures.INVALID_GOAL, f"blackboard key {key}: {exc}"))
                 return None
         return request
+
+    def _event(self, name, **data):
+        self._events(self, name, data)
 
     def _write(self, output, value):
         if output in self.outputs:

@@ -17,6 +17,8 @@ response fails ``success_check``              FAILURE     response
 ``success_check`` defaults to ``success == True`` (std_srvs Trigger and SetBool); None accepts any
 response. A leaf stopped while its call is pending forgets the call (a service call cannot be
 cancelled on the server). Ticking it again after it finished makes a new call.
+
+Events for a host's log (see :mod:`behaviors.leaf`): ``call_sent``, ``response`` and ``call_abandoned``.
 """
 import time
 
@@ -82,6 +84,7 @@ class ServiceClient(RemoteLeaf):
             self._future = self.client.call_async(request)
             self._future.add_done_callback(lambda _: self._wake())
             self._called_at = time.monotonic()
+            self._event("call_sent", service=self.resolved_name())
             self.feedback_message = "called"
             return Status.RUNNING
         if not self._future.done():
@@ -91,6 +94,8 @@ class ServiceClient(RemoteLeaf):
         self.response = self._future.result()
         self._write("response", self.response)
         message = getattr(self.response, "message", "")
+        self._event("response", seconds=round(time.monotonic() - self._called_at, 4),
+                    success=getattr(self.response, "success", None), message=message)
         if self.success_check is None or self.success_check.holds(self.response):
             self.feedback_message = message or "succeeded"
             return Status.SUCCESS
@@ -99,6 +104,7 @@ class ServiceClient(RemoteLeaf):
     def terminate(self, new_status):
         if self._future is not None and not self._future.done():
             self.client.remove_pending_request(self._future)
+            self._event("call_abandoned")
         self._future = None
 
 

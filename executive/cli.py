@@ -1,6 +1,9 @@
-"""The ``mission`` command: validate, render, export and list missions (YAML or BT.CPP XML).
+"""The ``mission`` command: validate, render, export and list missions (YAML or BT.CPP XML); run
+one here (``run``, optionally with simulated robots), send one to a running executive (``send``),
+and read a run's log (``report``).
 
-Exit codes: 0 success, 2 invalid mission (errors printed, one per line, file:line:col: path: message).
+Exit codes: 0 success, 1 mission failed, 2 invalid mission (errors printed, one per line,
+file:line:col: path: message), 3 a server or the executive was unreachable, 130 interrupted.
 """
 import argparse
 import pathlib
@@ -118,6 +121,26 @@ def cmd_list(args) -> int:
     return EXIT_OK
 
 
+def cmd_run(args) -> int:
+    from executive import runner
+    return runner.run(args)
+
+
+def cmd_send(args) -> int:
+    from executive import client
+    return client.send(args)
+
+
+def cmd_report(args) -> int:
+    from executive import report
+    try:
+        print(report.main(args.log))
+    except (OSError, ValueError) as exc:
+        print(f"mission report: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="mission", description="Behaviour-tree missions for ROS 2.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,6 +160,28 @@ def build_parser():
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("run", help="run a mission here, with a live view (and simulated robots with --sim)")
+    p.add_argument("mission", metavar="MISSION", help="a mission name or file")
+    p.add_argument("--sim", action="store_true", help="start simulated robots first (one process each)")
+    p.add_argument("--robots", type=int, default=0, metavar="N",
+                   help="with --sim: start robot1..robotN (default: the robots the mission uses)")
+    p.add_argument("--time-scale", type=float, default=1.0, help="with --sim: simulated seconds per second")
+    p.add_argument("--sim-config", metavar="FILE", help="with --sim: YAML merged over the sim's configuration")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--tick-rate", type=float, default=10.0, metavar="HZ")
+    p.add_argument("--log-dir", help="where the run log goes (default ~/.ros/mission_logs)")
+    p.add_argument("--missions-dir", help="look here for missions by name first")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("send", help="send a mission to a running executive and follow it")
+    p.add_argument("mission", metavar="MISSION", help="a mission name (or a file path the executive can read)")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--text", action="store_true", help="send the file's contents instead of its name")
+    p.add_argument("--action", default="/execute_mission", help="the executive's action (default /execute_mission)")
+    p.add_argument("--wait", type=float, default=10.0, metavar="S", help="how long to wait for the executive")
+    p.set_defaults(func=cmd_send)
+    p = sub.add_parser("report", help="a run's timeline and where its time went")
+    p.add_argument("log", metavar="LOG", help="a run directory or its events.jsonl")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("list", help="the shipped missions")
     p.add_argument("--dir", help="another missions directory")
     p.set_defaults(func=cmd_list)

@@ -66,6 +66,7 @@ class Resolver:
         self.missions_root = pathlib.Path(missions_root).resolve() if missions_root else None
         self.errors = []
         self._docs = {}
+        self._texts = {}    # path -> (text, name in errors) for missions given as text
 
     # -- errors ----------------------------------------------------------------------------
     def _error(self, scope_or_file, doc, path, message, hint="", key=False):
@@ -78,13 +79,17 @@ class Resolver:
         """The loaded, schema-checked document at ``path``; None (errors recorded) if unusable."""
         key = str(path)
         if key not in self._docs:
+            text, name = self._texts.get(key, (None, key))
             try:
-                doc = btcpp.load(path) if path.suffix == ".xml" else loader.load(path)
+                if text is not None:
+                    doc = loader.loads(text, name)
+                else:
+                    doc = btcpp.load(path) if path.suffix == ".xml" else loader.load(path)
             except MissionInvalid as exc:
                 self.errors.extend(exc.errors)
                 doc = None
             if doc is not None:
-                found = schema.check(doc, key)
+                found = schema.check(doc, name)
                 self.errors.extend(found)
                 doc = None if found else doc
             self._docs[key] = doc
@@ -376,5 +381,14 @@ def check_library(path, missions_root=None):
 
 def resolve(path, overrides=None, missions_root=None) -> Mission:
     return Resolver(missions_root).mission(path, overrides)
+
+
+def resolve_text(text: str, missions_root, overrides=None, name: str = "<goal>") -> Mission:
+    """Resolve a mission given as YAML text (an ExecuteMission goal). Errors name the file ``name``;
+    includes are looked up in ``missions_root`` as for a file there."""
+    resolver = Resolver(missions_root)
+    path = resolver.missions_root / name
+    resolver._texts[str(path)] = (text, name)
+    return resolver.mission(path, overrides, filename=name)
 
 

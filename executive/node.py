@@ -1,0 +1,280 @@
+"""The executive node: runs one mission at a time on a py_trees tree.
+
+The tree is ticked by a timer at ``tick_rate`` (an rcl timer keeps its phase, so late ticks do
+not accumulate drift) and also at once whenever a leaf's goal is answered, sends feedback or
+finishes: leaves get ``wake`` in ``setup``, which triggers a guard condition. Everything runs on
+one single-threaded executor, so leaves, the tick and the action server share state without locks.
+
+Parameters: ``missions_dir`` (searched before the package's missions), ``tick_rate`` (Hz, 10),
+``goal_policy`` (``reject`` or ``preempt`` a goal that arrives while a mission runs),
+``log_dir`` (run logs; default ``~/.ros/mission_logs``), ``pause_cancels_goals`` (True),
+``halt_timeout`` (s to wait for cancelled goals to end, 10), ``setup_timeout`` (s, 15),
+``mission`` and ``mission_parameters`` (a mission to run at start, e.g. from a launch file).
+
+Interfaces: ``execute_mission`` (ExecuteMission action, see executive/server.py), ``~/pause`` and
+``~/resume`` (std_srvs/Trigger), ``~/tree_snapshots`` (TreeSnapshot, latched).
+"""
+import pathlib
+import signal
+import sys
+import time
+
+import py_trees
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rclpy.signals import SignalHandlerOptions
+from std_srvs.srv import Trigger
+
+from behaviors.leaf import ClientPool
+from behaviors.messages import InterfaceError
+from executive import paths, run as runs, snapshots
+from executive.mission.compiler import compile_mission, seed_blackboard
+from executive.mission.errors import MissionError, MissionInvalid
+from executive.mission.resolve import parse_overrides, resolve, resolve_text
+from executive.runlog import RunLog
+from mission_interfaces.msg import TreeSnapshot
+
+GOAL_POLICIES = ("reject", "preempt")
+PARAMETERS = {
+    "missions_dir": ("", "directory searched for missions by name before the package's own"),
+    "tick_rate": (10.0, "ticks per second while a mission runs (results and feedback also wake the tree)"),
+    "goal_policy": ("reject", "what a goal arriving during a mission does: reject (it) or preempt (the mission)"),
+    "log_dir": ("", "where run logs go (default $ROS_HOME/mission_logs)"),
+    "pause_cancels_goals": (True, "pausing cancels goals in flight (they are sent again on resume)"),
+    "halt_timeout": (10.0, "seconds a cancel or preemption waits for cancelled goals to end"),
+    "setup_timeout": (15.0, "seconds to set up a mission's tree"),
+    "mission": ("", "a mission to run as soon as the node starts (name, path or YAML text)"),
+    "mission_parameters": (Parameter.Type.STRING_ARRAY, "name=value overrides for that mission"),
+}
+FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
+
+
+def is_mission_text(mission: str) -> bool:
+    return "\n" in mission or mission.lstrip().startswith(("{", "name:", "tree:"))
+
+
+class Executive(Node):
+    """The executive. ``serve=False`` leaves out the ExecuteMission server (``mission run`` uses
+    the node in its own process and must not answer goals meant for a running executive)."""
+
+    def __init__(self, node_name: str = "mission_executive", serve: bool = True, **kwargs):
+        super().__init__(node_name, **kwargs)
+        for name, (default, description) in PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(description=description))
+        self.add_on_set_parameters_callback(self._check_parameters)
+        self.client_pool = ClientPool()
+        self.tree = snapshots.make_tree(self.get_name())
+        self.tree.setup(node=self, timeout=self._param("setup_timeout"))
+        self.run = None
+        self.listeners = []             # callables(run) told after every tick and state change
+        self._wake_guard = self.create_guard_condition(self._tick)
+        self._timer = self.create_timer(1.0 / self._param("tick_rate"), self._tick)
+        self._last_update = 0.0
+        self._snapshots = self.create_publisher(TreeSnapshot, "~/tree_snapshots", snapshots.SNAPSHOT_QOS)
+        self.create_service(Trigger, "~/pause", self._on_pause)
+        self.create_service(Trigger, "~/resume", self._on_resume)
+        self.server = None
+        if serve:
+            from executive.server import MissionServer
+            self.server = MissionServer(self)
+
+    # -- parameters -----------------------------------------------------------------------------
+    def _param(self, name):
+        return self.get_parameter(name).value
+
+    def _check_parameters(self, params):
+        for p in params:
+            if p.name == "goal_policy" and p.value not in GOAL_POLICIES:
+                return SetParametersResult(successful=False, reason=f"goal_policy must be one of {GOAL_POLICIES}")
+            if p.name in ("tick_rate", "halt_timeout", "setup_timeout") and not (
+                    isinstance(p.value, (int, float)) and p.value > 0):
+                return SetParametersResult(successful=False, reason=f"{p.name} must be a positive number")
+        for p in params:
+            if p.name == "tick_rate":
+                self._timer.timer_period_ns = int(1e9 / p.value)
+        return SetParametersResult(successful=True)
+
+    # -- running missions -----------------------------------------------------------------------
+    def wake(self):
+        """Tick as soon as the executor is free (leaves call this when something arrives)."""
+        self._wake_guard.trigger()
+
+    @property
+    def busy(self) -> bool:
+        return self.run is not None and not self.run.done
+
+    def load(self, mission: str, overrides=()):
+        """(Mission, py_trees root) for a mission name, path or YAML text; raises MissionInvalid."""
+        missions_dir = self._param("missions_dir")
+        values = parse_overrides(overrides)
+        if is_mission_text(mission):
+            model = resolve_text(mission, pathlib.Path(missions_dir or paths.missions_dir()), values)
+        else:
+            model = resolve(self.find(mission), values)
+        return model, compile_mission(model)
+
+    def find(self, mission: str) -> pathlib.Path:
+        path = pathlib.Path(mission)
+        if path.suffix in (".yaml", ".yml", ".xml") and path.is_absolute():
+            return path
+        for directory in filter(None, [self._param("missions_dir"), paths.missions_dir()]):
+            for candidate in (pathlib.Path(directory) / mission, pathlib.Path(directory) / f"{mission}.yaml"):
+                if candidate.is_file():
+                    return candidate
+        if path.is_file():
+            return path
+        searched = ", ".join(str(d) for d in filter(None, [self._param("missions_dir"), paths.missions_dir()]))
+        raise MissionInvalid([MissionError("<goal>", 0, 0, "mission", f"no mission named {mission!r}",
+                                           f"looked in {searched}")])
+
+    def start(self, mission: str, overrides=(), goal_id: str = ""):
+        """Start running ``mission``. Returns the MissionRun, or a RunResult (outcome invalid)
+        when the mission cannot be loaded, compiled or set up. Raises RuntimeError when busy."""
+        if self.busy:
+            raise RuntimeError(f"mission {self.run.mission.name} is still running")
+        try:
+            model, root = self.load(mission, overrides)
+        except MissionInvalid as exc:
+            return runs.invalid(exc.errors)
+        run = runs.MissionRun(model, root, RunLog(self._param("log_dir"), model.name), goal_id)
+        try:
+            py_trees.trees.setup(root, timeout=self._param("setup_timeout"), node=self, wake=self.wake,
+                                 events=run.on_leaf_event, clients=self.client_pool)
+        except (InterfaceError, KeyError, ValueError) as exc:
+            result = runs.invalid([f"{model.file}: {exc}"])
+            run.halt(str(exc), 0.0, runs.INVALID)
+            run.poll_halt()
+            return result
+        self._install(run)
+        seed_blackboard(model)
+        self.get_logger().info(f"running mission {model.name} (log {run.log.path})")
+        self.wake()
+        return run
+
+    def _install(self, run):
+        """Make ``run``'s tree the child of the long-lived root, replacing the last one."""
+        previous, self.run = self.run, run
+        for child in list(self.tree.root.children):
+            self.tree.prune_subtree(child.id)
+        if previous is not None:
+            previous.shutdown()
+        py_trees.blackboard.Blackboard.storage.clear()   # a run starts from its own blackboard only
+        self.tree.insert_subtree(run.root, self.tree.root.id, 0)
+
+    def halt(self, reason: str, outcome: str = runs.CANCELED) -> bool:
+        """Stop the running mission (cancel, preempt, shutdown); it ends once its goals have."""
+        if not self.busy or self.run.state == runs.HALTING:
+            return False
+        self.get_logger().info(f"halting mission {self.run.mission.name}: {reason}")
+        self.run.halt(reason, self._param("halt_timeout"), outcome)
+        self._after(self.run, changed=True)
+        return True
+
+    def pause(self) -> tuple:
+        if not self.busy:
+            return False, "no mission is running"
+        message = self.run.pause(self._param("pause_cancels_goals"))
+        self._after(self.run, changed=True)
+        return self.run.paused, message
+
+    def resume(self) -> tuple:
+        if not self.busy:
+            return False, "no mission is running"
+        message = self.run.resume()
+        self.wake()
+        return not self.run.paused, message
+
+    def _on_pause(self, request, response):
+        response.success, response.message = self.pause()
+        return response
+
+    def _on_resume(self, request, response):
+        response.success, response.message = self.resume()
+        return response
+
+    # -- the tick -------------------------------------------------------------------------------
+    def _tick(self):
+        run = self.run
+        if run is None or run.done:
+            return
+        if run.state == runs.HALTING:
+            if run.poll_halt():
+                self._after(run, changed=True)
+            return
+        if run.paused:
+            self._after(run, changed=False)
+            return
+        self.tree.tick()
+        changed = run.after_tick()
+        self._after(run, changed)
+
+    def _after(self, run, changed: bool):
+        now = time.monotonic()
+        if changed:
+            self._snapshots.publish(snapshots.message(run, self.get_clock().now().to_msg()))
+        if changed or run.done or now - self._last_update >= FEEDBACK_PERIOD:
+            self._last_update = now
+            for listener in list(self.listeners):
+                listener(run)
+
+    def destroy_node(self):
+        if self.run is not None and self.run.done:
+            self.run.shutdown()
+        self.client_pool.destroy()
+        if self.server is not None:
+            self.server.destroy()
+        return super().destroy_node()
+
+
+def spin_until(executor, predicate, timeout: float):
+    deadline = time.monotonic() + timeout
+    while not predicate() and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.05)
+    return predicate()
+
+
+def main(argv=None) -> int:
+    """``mission-executive [--ros-args ...]``: the node alone. SIGINT or SIGTERM halts a running
+    mission (its goals are cancelled and its log closed) before the node exits."""
+    args = sys.argv if argv is None else ["mission-executive", *argv]
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    executive = Executive()
+    executor = SingleThreadedExecutor()
+    executor.add_node(executive)
+    stop = []
+
+    def on_signal(signum, _frame):
+        stop.append(signum)
+        if len(stop) > 1:       # a second signal: stop waiting for goals to end
+            raise KeyboardInterrupt
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    status = 0
+    try:
+        mission = executive.get_parameter("mission").value
+        if mission:
+            started = executive.start(mission, executive.get_parameter("mission_parameters").value or ())
+            if isinstance(started, runs.RunResult):
+                for error in started.errors:
+                    executive.get_logger().error(error)
+                status = 2
+        print(f"READY {executive.get_fully_qualified_name()}", flush=True)
+        while not stop and status == 0:
+            executor.spin_once(timeout_sec=0.1)
+        if executive.halt(f"executive shutting down (signal {stop[0] if stop else '?'})"):
+            spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        executor.shutdown()
+        executive.destroy_node()
+        rclpy.try_shutdown()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

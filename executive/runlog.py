@@ -1,0 +1,77 @@
+"""The run log: every event of one mission run as JSON lines, and ``mission report``'s reading of it.
+
+A run writes ``<log_dir>/<run_id>/events.jsonl``. Each line is one event::
+
+    {"t": 1.234, "wall": 1763712000.5, "event": "status", "path": "inspection/approach", ...}
+
+``t`` is seconds since the run started (monotonic), ``wall`` the time of day (epoch seconds).
+Events: ``run_started``, ``status`` (a behaviour's status changed), the leaves' goal and call
+events (``goal_sent``, ``goal_accepted``, ``goal_rejected``, ``feedback``, ``result``,
+``cancel_sent``, ``call_sent``, ``response``, ``call_abandoned``), ``paused``, ``resumed``,
+``halting`` (cancel, preemption, interruption), ``halted`` and ``run_finished``.
+Every event is flushed as it is written, so a killed process loses nothing it logged.
+"""
+import json
+import os
+import pathlib
+import time
+import uuid
+
+FILE_NAME = "events.jsonl"
+
+
+def default_log_dir() -> pathlib.Path:
+    """``$ROS_HOME/mission_logs`` (``~/.ros/mission_logs``), beside ROS's own logs."""
+    return pathlib.Path(os.environ.get("ROS_HOME") or pathlib.Path.home() / ".ros") / "mission_logs"
+
+
+class RunLog:
+    """Appends events to a new run directory under ``log_dir``."""
+
+    def __init__(self, log_dir, mission_name: str):
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in mission_name) or "mission"
+        self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}_{safe}_{uuid.uuid4().hex[:6]}"
+        self.directory = pathlib.Path(log_dir or default_log_dir()) / self.run_id
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.path = self.directory / FILE_NAME
+        self._file = open(self.path, "a", encoding="utf-8")
+        self._start = time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._start
+
+    def write(self, event: str, **data):
+        if self._file is None:
+            return
+        record = {"t": round(self.elapsed(), 4), "wall": round(time.time(), 4), "event": event, **data}
+        self._file.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def close(self):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def find(path) -> pathlib.Path:
+    """The events file for a run directory or the file itself."""
+    path = pathlib.Path(path)
+    return path / FILE_NAME if path.is_dir() else path
+
+
+def read(path) -> list:
+    """The events of a log. A last line cut short (the writer was killed mid-line) is skipped;
+    any other unreadable line raises ValueError naming it."""
+    path = find(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    events = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            if number == len(lines):
+                break
+            raise ValueError(f"{path}:{number}: not a JSON event ({exc.msg})") from None
+    return events

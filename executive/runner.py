@@ -1,0 +1,127 @@
+"""``mission run``: the executive in this process (node ``mission_run``, no action server), with
+simulated robots in child processes when asked, and a live view of the tree.
+
+Exit codes: 0 succeeded, 1 failed, 2 invalid, 3 a server was unreachable, 130 interrupted.
+Ctrl-C (or SIGTERM) halts the mission: its goals are cancelled and waited for, the log is closed,
+the simulated robots are stopped; a second Ctrl-C stops waiting.
+"""
+import os
+import signal
+import sys
+
+from executive import paths
+from executive import run as runs
+from executive.mission.errors import MissionInvalid
+
+EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130}
+
+
+def robots_of(mission) -> list:
+    """The robot namespaces the mission's action and service leaves talk to."""
+    robots = set()
+    for node in mission.nodes():
+        remote = node.fields.get("action") or node.fields.get("service")
+        if isinstance(remote, str) and not node.children and not remote.startswith("/"):
+            robots.add(node.robot)
+    return sorted(robots)
+
+
+def _print_errors(errors):
+    for error in errors:
+        print(error, file=sys.stderr)
+
+
+def start_sims(namespaces, time_scale, config_file, out):
+    from executive.launcher import SimProcess
+
+    sims = []
+    try:
+        for namespace in namespaces:
+            extra = ["--config", config_file] if config_file else []
+            sims.append(SimProcess(namespace, *extra, time_scale=time_scale))
+            print(f"simulated robot {namespace or '(no namespace)'} ready", file=out)
+    except (TimeoutError, RuntimeError):
+        for sim in sims:
+            sim.stop()
+        raise
+    return sims
+
+
+def run(args) -> int:
+    from executive.cli import find_mission
+    from executive.mission.resolve import parse_overrides, resolve
+
+    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
+    path = find_mission(args.mission, args.missions_dir)
+    try:
+        mission = resolve(path, parse_overrides(args.param))
+    except MissionInvalid as exc:
+        _print_errors(exc.errors)
+        return EXIT_CODES[runs.INVALID]
+    sims = []
+    if args.sim:
+        namespaces = [f"robot{i}" for i in range(1, args.robots + 1)] if args.robots else robots_of(mission)
+        try:
+            sims = start_sims(namespaces, args.time_scale, args.sim_config, sys.stderr)
+        except (TimeoutError, RuntimeError) as exc:
+            print(f"mission run: could not start the simulated robots: {exc}", file=sys.stderr)
+            return EXIT_CODES[runs.UNREACHABLE]
+    try:
+        return _run_here(args, str(path))
+    finally:
+        for sim in sims:
+            sim.stop()
+
+
+def _run_here(args, mission: str) -> int:
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+    from rclpy.signals import SignalHandlerOptions
+
+    from executive.live import LiveView
+    from executive.node import Executive
+
+    rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
+    overrides = [Parameter("tick_rate", value=float(args.tick_rate)), Parameter("log_dir", value=args.log_dir or "")]
+    if args.missions_dir:
+        overrides.append(Parameter("missions_dir", value=args.missions_dir))
+    executive = Executive("mission_run", serve=False, parameter_overrides=overrides)
+    executive.get_logger().set_level(rclpy.logging.LoggingSeverity.WARN)   # the live view says it all
+    executor = SingleThreadedExecutor()
+    executor.add_node(executive)
+    signals = []
+
+    def on_signal(signum, _frame):
+        signals.append(signum)
+        if len(signals) == 1:
+            executive.halt("interrupted")
+        else:
+            raise KeyboardInterrupt
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        started = executive.start(mission, args.param)
+        if isinstance(started, runs.RunResult):
+            _print_errors(started.errors)
+            return EXIT_CODES[runs.INVALID]
+        view = LiveView()
+        executive.listeners.append(view.update)
+        while not started.done:
+            executor.spin_once(timeout_sec=0.1)
+        result = started.result
+        print(f"mission {started.mission.name} {result.outcome} after {started.elapsed():.2f} s"
+              + (f": {result.message}" if result.outcome != runs.SUCCEEDED else ""))
+        print(f"log: {started.log.directory}  (mission report {started.log.directory})")
+        return 130 if signals else EXIT_CODES[result.outcome]
+    except KeyboardInterrupt:
+        print("mission run: interrupted again; not waiting for goals to end", file=sys.stderr)
+        return 130
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)     # cleanup must not be interrupted
+        executor.shutdown()
+        executive.destroy_node()
+        rclpy.try_shutdown()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+

@@ -1,0 +1,128 @@
+"""The executive's ExecuteMission action server.
+
+- A goal names a mission (or carries it as YAML text) with ``name=value`` overrides.
+- An invalid mission is accepted and at once aborted with outcome INVALID and every validation
+  error in ``result.errors``: a ROS 2 rejection carries no reason, and the errors are the point.
+- While a mission runs, ``goal_policy`` decides: ``reject`` refuses the new goal (a plain ROS
+  rejection); ``preempt`` halts the running mission (its goal ends ABORTED, outcome CANCELED,
+  "preempted by goal ...") and starts the new one once the old one's goals have ended.
+- Cancel halts the tree and returns the result (CANCELED) only after every goal the mission had
+  in flight has ended, or ``halt_timeout`` passed (the message then says how many were left).
+- Feedback: the active behaviour's path, progress, elapsed time and whether the run is paused.
+"""
+from rclpy.action import ActionServer, CancelResponse, GoalResponse
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.task import Future
+
+from executive import run as runs
+from mission_interfaces.action import ExecuteMission
+
+OUTCOMES = {runs.SUCCEEDED: ExecuteMission.Result.OUTCOME_SUCCEEDED, runs.FAILED: ExecuteMission.Result.OUTCOME_FAILED,
+            runs.INVALID: ExecuteMission.Result.OUTCOME_INVALID, runs.CANCELED: ExecuteMission.Result.OUTCOME_CANCELED,
+            runs.UNREACHABLE: ExecuteMission.Result.OUTCOME_UNREACHABLE}
+# Deep service queues: a burst of requests must not be dropped (see ROS_WHEELS.md, item 3).
+SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def goal_id_of(goal_handle) -> str:
+    return bytes(goal_handle.goal_id.uuid).hex()
+
+
+def result_message(result: runs.RunResult) -> ExecuteMission.Result:
+    return ExecuteMission.Result(outcome=OUTCOMES[result.outcome], failed_behavior=result.failed_behavior,
+                                 message=result.message, errors=list(result.errors))
+
+
+def feedback_message(run) -> ExecuteMission.Feedback:
+    elapsed = run.elapsed()
+    feedback = ExecuteMission.Feedback(active_path=run.active_path(), progress=float(run.progress()),
+                                       paused=run.paused)
+    feedback.elapsed.sec = int(elapsed)
+    feedback.elapsed.nanosec = int((elapsed - int(elapsed)) * 1e9)
+    return feedback
+
+
+class MissionServer:
+    def __init__(self, executive):
+        self.executive = executive
+        self._handles = {}          # MissionRun -> the goal handle it runs for
+        self._ended = {}            # MissionRun -> Future, done when the run is
+        self._latest = None         # the newest goal: older ones still waiting give way to it
+        self._accepted = 0          # accepted goals whose execution has not finished
+        self._server = ActionServer(
+            executive, ExecuteMission, "execute_mission", execute_callback=self._execute,
+            goal_callback=self._on_goal, cancel_callback=self._on_cancel, callback_group=ReentrantCallbackGroup(),
+            goal_service_qos_profile=SERVICE_QOS, result_service_qos_profile=SERVICE_QOS,
+            cancel_service_qos_profile=SERVICE_QOS, result_timeout=60)
+        executive.listeners.append(self._on_update)
+
+    def destroy(self):
+        self._server.destroy()
+
+    def _on_goal(self, goal_request):
+        busy = self.executive.busy or self._accepted
+        if busy and self.executive.get_parameter("goal_policy").value == "reject":
+            self.executive.get_logger().warn(f"rejected a goal for mission {goal_request.mission[:60]!r}: "
+                                             "a mission is running and goal_policy is reject")
+            return GoalResponse.REJECT
+        self._accepted += 1
+        return GoalResponse.ACCEPT
+
+    def _on_cancel(self, goal_handle):
+        self.executive.wake()       # the next tick halts the run (see _on_update)
+        return CancelResponse.ACCEPT
+
+    async def _execute(self, goal_handle):
+        gid = goal_id_of(goal_handle)
+        self._latest = gid
+        try:
+            while self.executive.busy:      # preempting: halt what runs and wait for it to end
+                current = self.executive.run
+                self.executive.halt(f"preempted by goal {gid[:8]}")
+                await self._ended_future(current)
+            if goal_handle.is_cancel_requested:
+                return self._end(goal_handle, runs.RunResult(runs.CANCELED, message="cancelled before it started"))
+            if self._latest != gid:
+                return self._end(goal_handle, runs.RunResult(
+                    runs.CANCELED, message=f"preempted by goal {self._latest[:8]} before it started"))
+            started = self.executive.start(goal_handle.request.mission, list(goal_handle.request.parameters), gid)
+            if isinstance(started, runs.RunResult):
+                return self._end(goal_handle, started)
+            self._handles[started] = goal_handle
+            try:
+                await self._ended_future(started)
+            finally:
+                self._handles.pop(started, None)
+            return self._end(goal_handle, started.result)
+        finally:
+            self._accepted -= 1
+
+    def _ended_future(self, run) -> Future:
+        future = self._ended.setdefault(run, Future())
+        if run.done and not future.done():
+            future.set_result(run.result)
+        return future
+
+    def _end(self, goal_handle, result: runs.RunResult):
+        if result.outcome == runs.SUCCEEDED:
+            goal_handle.succeed()
+        elif result.outcome == runs.CANCELED and goal_handle.is_cancel_requested:
+            goal_handle.canceled()
+        else:
+            goal_handle.abort()
+        return result_message(result)
+
+    def _on_update(self, run):
+        """After each tick and change: halt a run whose goal was cancelled, publish feedback,
+        and release the waiters of a run that ended."""
+        handle = self._handles.get(run)
+        if handle is not None and not run.done:
+            if handle.is_cancel_requested:
+                self.executive.halt("cancelled by the caller")
+            if handle.is_active:
+                handle.publish_feedback(feedback_message(run))
+        if run.done and run in self._ended:
+            future = self._ended.pop(run)
+            if not future.done():
+                future.set_result(run.result)
