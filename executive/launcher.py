@@ -1,4 +1,4 @@
-"""Processes the executive starts: simulated robots, each a ``mission-sim`` child process.
+"""Child processes: simulated robots (``mission-sim``) and executives (``mission-executive``).
 
 A child is ready once it prints ``READY``; every wait has a deadline, and stopping sends SIGINT
 first (clean DDS shutdown) and SIGKILL only if the child does not exit in time.
@@ -24,19 +24,14 @@ from executive.paths import fastdds_profile
 BIN = pathlib.Path(sys.executable).parent
 
 
-class SimProcess:
-    """``mission-sim`` in its own process."""
+class ChildProcess:
+    """A program that prints ``READY`` once it serves; started in its own session so that a
+    terminal's Ctrl-C reaches only us, and we stop it in order."""
 
-    def __init__(self, namespace: str, *extra, config: dict = None, time_scale: float = 1.0,
-                 timeout: float = 20.0, env: dict = None):
-        self.namespace = namespace.strip("/")
-        args = [str(BIN / "mission-sim"), "--namespace", self.namespace, "--time-scale", str(time_scale), *extra]
-        self._config_path = None
-        if config is not None:
-            fd, self._config_path = tempfile.mkstemp(suffix=".yaml", prefix="sim_config_")
-            with os.fdopen(fd, "w") as f:
-                json.dump(config, f)  # JSON is YAML
-            args += ["--config", self._config_path]
+    program = ""
+    _config_path = None
+
+    def _start(self, args, timeout, env):
         self._stderr = tempfile.TemporaryFile(mode="w+")
         env = dict(os.environ if env is None else env)
         env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
@@ -51,6 +46,10 @@ class SimProcess:
             self._lines.put(line)
         self._lines.put(None)
 
+    @property
+    def label(self) -> str:
+        return self.program
+
     def _wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
         while True:
@@ -58,9 +57,9 @@ class SimProcess:
                 line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.stop()
-                raise TimeoutError(f"mission-sim {self.namespace} not ready within {timeout} s: {self.stderr()}")
+                raise TimeoutError(f"{self.label} not ready within {timeout} s: {self.stderr()}")
             if line is None:
-                raise RuntimeError(f"mission-sim {self.namespace} exited with {self.proc.wait()}: {self.stderr()}")
+                raise RuntimeError(f"{self.label} exited with {self.proc.wait()}: {self.stderr()}")
             if line.startswith("READY"):
                 return
 
@@ -68,12 +67,14 @@ class SimProcess:
         self._stderr.seek(0)
         return self._stderr.read()
 
-    @property
-    def node_name(self) -> str:
-        return f"/{self.namespace}/robot_sim" if self.namespace else "/robot_sim"
-
-    def name(self, relative: str) -> str:
-        return f"/{self.namespace}/{relative}" if self.namespace else f"/{relative}"
+    def output(self) -> str:
+        """What the child printed after READY (read so far)."""
+        lines = []
+        while not self._lines.empty():
+            line = self._lines.get()
+            if line is not None:
+                lines.append(line)
+        return "".join(lines)
 
     def wait_exit(self, timeout: float) -> int:
         return self.proc.wait(timeout=timeout)
@@ -90,3 +91,45 @@ class SimProcess:
             os.unlink(self._config_path)
             self._config_path = None
         return self.proc.returncode
+
+
+class SimProcess(ChildProcess):
+    """``mission-sim`` in its own process."""
+
+    program = "mission-sim"
+
+    def __init__(self, namespace: str, *extra, config: dict = None, time_scale: float = 1.0,
+                 timeout: float = 20.0, env: dict = None):
+        self.namespace = namespace.strip("/")
+        args = [str(BIN / "mission-sim"), "--namespace", self.namespace, "--time-scale", str(time_scale), *extra]
+        if config is not None:
+            fd, self._config_path = tempfile.mkstemp(suffix=".yaml", prefix="sim_config_")
+            with os.fdopen(fd, "w") as f:
+                json.dump(config, f)  # JSON is YAML
+            args += ["--config", self._config_path]
+        self._start(args, timeout, env)
+
+    @property
+    def label(self) -> str:
+        return f"mission-sim {self.namespace}"
+
+    @property
+    def node_name(self) -> str:
+        return f"/{self.namespace}/robot_sim" if self.namespace else "/robot_sim"
+
+    def name(self, relative: str) -> str:
+        return f"/{self.namespace}/{relative}" if self.namespace else f"/{relative}"
+
+
+class ExecutiveProcess(ChildProcess):
+    """``mission-executive`` in its own process, with ROS parameters ``params``."""
+
+    program = "mission-executive"
+
+    def __init__(self, params: dict = None, node_name: str = "mission_executive", timeout: float = 20.0,
+                 env: dict = None):
+        self.node_name = f"/{node_name}"
+        args = [str(BIN / "mission-executive"), "--ros-args", "-r", f"__node:={node_name}"]
+        for key, value in (params or {}).items():
+            args += ["-p", f"{key}:={json.dumps(value) if not isinstance(value, str) else value}"]
+        self._start(args, timeout, env)

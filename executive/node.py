@@ -9,7 +9,8 @@ Parameters: ``missions_dir`` (searched before the package's missions), ``tick_ra
 ``goal_policy`` (``reject`` or ``preempt`` a goal that arrives while a mission runs),
 ``log_dir`` (run logs; default ``~/.ros/mission_logs``), ``pause_cancels_goals`` (True),
 ``halt_timeout`` (s to wait for cancelled goals to end, 10), ``setup_timeout`` (s, 15),
-``mission`` and ``mission_parameters`` (a mission to run at start, e.g. from a launch file).
+``mission`` and ``mission_parameters`` (a mission to run at start, e.g. from a launch file),
+``exit_when_done`` (exit when that mission ends, with ``mission run``'s exit codes).
 
 Interfaces: ``execute_mission`` (ExecuteMission action, see executive/server.py), ``~/pause`` and
 ``~/resume`` (std_srvs/Trigger), ``~/tree_snapshots`` (TreeSnapshot, latched).
@@ -48,7 +49,9 @@ PARAMETERS = {
     "setup_timeout": (15.0, "seconds to set up a mission's tree"),
     "mission": ("", "a mission to run as soon as the node starts (name, path or YAML text)"),
     "mission_parameters": (Parameter.Type.STRING_ARRAY, "name=value overrides for that mission"),
+    "exit_when_done": (False, "exit once that mission ends (exit code as `mission run`)"),
 }
+EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130}
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
 
 
@@ -255,15 +258,21 @@ def main(argv=None) -> int:
     status = 0
     try:
         mission = executive.get_parameter("mission").value
+        exit_when_done = executive.get_parameter("exit_when_done").value and bool(mission)
+        started = None
         if mission:
             started = executive.start(mission, executive.get_parameter("mission_parameters").value or ())
             if isinstance(started, runs.RunResult):
                 for error in started.errors:
                     executive.get_logger().error(error)
-                status = 2
+                return EXIT_CODES[runs.INVALID]
         print(f"READY {executive.get_fully_qualified_name()}", flush=True)
-        while not stop and status == 0:
+        while not stop and not (exit_when_done and started.done):
             executor.spin_once(timeout_sec=0.1)
+        if exit_when_done and started.done:
+            executive.get_logger().info(f"mission {started.mission.name} {started.result.outcome}: "
+                                        f"{started.result.message}")
+            status = EXIT_CODES[started.result.outcome]
         if executive.halt(f"executive shutting down (signal {stop[0] if stop else '?'})"):
             spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
     except (KeyboardInterrupt, ExternalShutdownException):

@@ -12,8 +12,8 @@ import sys
 from executive import paths
 from executive import run as runs
 from executive.mission.errors import MissionInvalid
+from executive.node import EXIT_CODES
 
-EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130}
 
 
 def robots_of(mission) -> list:

@@ -175,3 +175,17 @@ def run_tree(ros: RosSession, root, timeout: float, until=None, setup_timeout: f
         if time.monotonic() > deadline:
             raise TimeoutError(f"tree still {root.status} after {timeout} s: {root.feedback_message}")
         ros.executor.spin_once(timeout_sec=0.05)
+
+
+class SimByName:
+    """A simulated robot started by someone else (ros2 launch): only its namespace is known."""
+
+    def __init__(self, namespace: str):
+        self.namespace = namespace.strip("/")
+
+    @property
+    def node_name(self) -> str:
+        return f"/{self.namespace}/robot_sim" if self.namespace else "/robot_sim"
+
+    def name(self, relative: str) -> str:
+        return f"/{self.namespace}/{relative}" if self.namespace else f"/{relative}"

@@ -1,0 +1,62 @@
+"""End-to-end scenarios against a running executive and simulated robots, over DDS. The pytest
+suite (test_executive.py, processes started by our own fixtures) and the launch_testing suite
+(test/launch/, processes started by ros2 launch) both run these, so they check the same things.
+"""
+import json
+
+from action_msgs.msg import GoalStatus
+
+from harness import sim_status
+from mission_interfaces.action import ExecuteMission
+
+RESULT = ExecuteMission.Result
+OUTCOMES = {RESULT.OUTCOME_SUCCEEDED: "succeeded", RESULT.OUTCOME_FAILED: "failed", RESULT.OUTCOME_INVALID: "invalid",
+            RESULT.OUTCOME_CANCELED: "canceled", RESULT.OUTCOME_UNREACHABLE: "unreachable"}
+ACTION = "/execute_mission"
+
+
+def send(ros, mission: str, parameters=(), action: str = ACTION):
+    return ros.send_goal(ExecuteMission, action, ExecuteMission.Goal(mission=mission, parameters=list(parameters)))
+
+
+def explain(result) -> str:
+    return f"{OUTCOMES.get(result.outcome)}: {result.message} {list(result.errors)}"
+
+
+def no_goal_left(ros, sims):
+    for sim in sims:
+        status = sim_status(ros, sim)
+        assert status["unfinished_goals"] == 0, f"{sim.namespace}: {json.dumps(status)}"
+
+
+def mission_succeeds(ros, sims, mission: str, parameters=(), timeout: float = 90.0):
+    """The mission's goal succeeds, and no sim is left with a goal it has not finished."""
+    call = send(ros, mission, parameters)
+    status, result = call.result(timeout)
+    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, explain(result)
+    assert status == GoalStatus.STATUS_SUCCEEDED
+    assert call.feedback and call.feedback[-1].active_path, "no feedback with an active path"
+    no_goal_left(ros, sims)
+    return call, result
+
+
+def wait_for_active(ros, call, fragment: str, timeout: float = 30.0):
+    """Spin until the goal's feedback names an active behaviour containing ``fragment``."""
+    ros.spin_until(lambda: any(fragment in f.active_path for f in call.feedback), timeout,
+                   f"feedback with an active path containing {fragment!r}")
+
+
+def cancel_leaves_no_goal_in_flight(ros, sims, mission: str, parameters=(), while_in: str = "",
+                                    timeout: float = 30.0):
+    """Cancel the mission while ``while_in`` is active: the result comes back CANCELED only once
+    every goal it had sent has ended on the sims."""
+    call = send(ros, mission, parameters)
+    assert call.accepted(timeout)
+    wait_for_active(ros, call, while_in, timeout)
+    response = call.cancel()
+    assert response.return_code == 0, f"cancel refused: {response.return_code}"
+    status, result = call.result(timeout)
+    assert status == GoalStatus.STATUS_CANCELED, explain(result)
+    assert result.outcome == RESULT.OUTCOME_CANCELED, explain(result)
+    no_goal_left(ros, sims)
+    return result
