@@ -122,14 +122,20 @@ class SimProcess(ChildProcess):
 
 
 class ExecutiveProcess(ChildProcess):
-    """``mission-executive`` in its own process, with ROS parameters ``params``."""
+    """``mission-executive`` in its own process, with ROS parameters ``params``; in ``namespace``
+    its action is ``/<namespace>/execute_mission``."""
 
     program = "mission-executive"
 
-    def __init__(self, params: dict = None, node_name: str = "mission_executive", timeout: float = 20.0,
-                 env: dict = None):
-        self.node_name = f"/{node_name}"
+    def __init__(self, params: dict = None, namespace: str = "", node_name: str = "mission_executive",
+                 timeout: float = 20.0, env: dict = None):
+        self.namespace = namespace.strip("/")
+        prefix = f"/{self.namespace}" if self.namespace else ""
+        self.node_name = f"{prefix}/{node_name}"
+        self.action_name = f"{prefix}/execute_mission"
         args = [str(BIN / "mission-executive"), "--ros-args", "-r", f"__node:={node_name}"]
+        if self.namespace:
+            args += ["-r", f"__ns:={prefix}"]
         for key, value in (params or {}).items():
             args += ["-p", f"{key}:={json.dumps(value) if not isinstance(value, str) else value}"]
         self._start(args, timeout, env)

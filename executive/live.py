@@ -19,6 +19,7 @@ def progress_bar(fraction: float, width: int = 24) -> str:
 
 
 def _walk(behaviour, depth=0):
+    """(depth, behaviour), parents first."""
     yield depth, behaviour
     for child in behaviour.children:
         yield from _walk(child, depth + 1)

@@ -26,16 +26,19 @@ class RunResult:
     failure: dict = None        # the Failure record (reason, message, status, error_code)
 
 
+def pre_order(behaviour):
+    """``behaviour`` and everything under it, parents first (py_trees' iterate() is post-order)."""
+    yield behaviour
+    for child in behaviour.children:
+        yield from pre_order(child)
+
+
 def paths_of(root) -> dict:
     """behaviour id -> 'root/child/grandchild' for every behaviour under ``root``."""
     out = {}
-
-    def walk(behaviour, prefix):
-        path = f"{prefix}/{behaviour.name}" if prefix else behaviour.name
-        out[behaviour.id] = path
-        for child in behaviour.children:
-            walk(child, path)
-    walk(root, "")
+    for behaviour in pre_order(root):
+        parent = out.get(behaviour.parent.id) if behaviour.parent is not None and behaviour is not root else None
+        out[behaviour.id] = f"{parent}/{behaviour.name}" if parent else behaviour.name
     return out
 
 
@@ -53,7 +56,7 @@ class MissionRun:
         self.log = log
         self.goal_id = goal_id
         self.paths = paths_of(root)
-        self.behaviours = list(root.iterate())
+        self.behaviours = list(pre_order(root))
         self.leaves = [b for b in self.behaviours if not b.children]
         self.state = RUNNING
         self.result = None

@@ -29,9 +29,9 @@ def no_goal_left(ros, sims):
         assert status["unfinished_goals"] == 0, f"{sim.namespace}: {json.dumps(status)}"
 
 
-def mission_succeeds(ros, sims, mission: str, parameters=(), timeout: float = 90.0):
+def mission_succeeds(ros, sims, mission: str, parameters=(), timeout: float = 90.0, action: str = ACTION):
     """The mission's goal succeeds, and no sim is left with a goal it has not finished."""
-    call = send(ros, mission, parameters)
+    call = send(ros, mission, parameters, action)
     status, result = call.result(timeout)
     assert result.outcome == RESULT.OUTCOME_SUCCEEDED, explain(result)
     assert status == GoalStatus.STATUS_SUCCEEDED
@@ -47,10 +47,10 @@ def wait_for_active(ros, call, fragment: str, timeout: float = 30.0):
 
 
 def cancel_leaves_no_goal_in_flight(ros, sims, mission: str, parameters=(), while_in: str = "",
-                                    timeout: float = 30.0):
+                                    timeout: float = 30.0, action: str = ACTION):
     """Cancel the mission while ``while_in`` is active: the result comes back CANCELED only once
     every goal it had sent has ended on the sims."""
-    call = send(ros, mission, parameters)
+    call = send(ros, mission, parameters, action)
     assert call.accepted(timeout)
     wait_for_active(ros, call, while_in, timeout)
     response = call.cancel()

@@ -1,0 +1,267 @@
+"""The executive end to end: a ``mission-executive`` process and simulated robots in their own
+processes, goals sent over DDS from this one. Every run's log is read back and checked."""
+import json
+import pathlib
+import subprocess
+import time
+
+import pytest
+from action_msgs.msg import GoalStatus
+from std_srvs.srv import Trigger
+
+import scenarios
+from executive import runlog
+from executive.launcher import BIN, ExecutiveProcess
+from harness import SIM_TIME_SCALE, sim_status, start_sim, unique_name
+from mission_interfaces.msg import BehaviorState, TreeSnapshot
+
+RESULT = scenarios.RESULT
+
+
+@pytest.fixture(scope="module")
+def second_sim(ros_session):
+    process = start_sim(ros_session, unique_name("second"), time_scale=SIM_TIME_SCALE)
+    yield process
+    assert process.stop() == 0, process.stderr()
+
+
+@pytest.fixture(scope="module")
+def log_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("runs")
+
+
+@pytest.fixture(scope="module")
+def executive(ros_session, log_dir):
+    process = ExecutiveProcess({"log_dir": str(log_dir), "halt_timeout": 10.0}, namespace=unique_name("exec"))
+    yield process
+    assert process.stop() == 0, process.stderr()
+
+
+def send(ros, executive, mission, parameters=()):
+    return scenarios.send(ros, mission, parameters, action=executive.action_name)
+
+
+def run_log(log_dir, call) -> list:
+    """The events of the run started for ``call``'s goal (found by its goal id)."""
+    goal_id = bytes(call.handle.goal_id.uuid).hex()
+    for events_file in sorted(pathlib.Path(log_dir).glob(f"*/{runlog.FILE_NAME}")):
+        events = runlog.read(events_file)
+        if events and events[0].get("goal_id") == goal_id:
+            return events
+    raise AssertionError(f"no run log for goal {goal_id} in {log_dir}")
+
+
+def check_log(events, outcome: str, results_lost: int = 0):
+    """The log tells the run as it happened: it starts and ends, every goal sent got its result
+    (but ``results_lost``, whose server vanished), and each status change starts from the status
+    the log last gave that behaviour."""
+    assert events[0]["event"] == "run_started"
+    assert events[-1]["event"] == "run_finished" and events[-1]["outcome"] == outcome, events[-1]
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    sent = {e["goal_id"] for e in events if e["event"] == "goal_sent"}
+    ended = {e["goal_id"] for e in events if e["event"] == "result"}
+    assert ended <= sent and len(sent - ended) == results_lost, f"goals without a result: {sent - ended}"
+    last = {}
+    for e in events:
+        if e["event"] == "status":
+            assert e["previous"] == last.get(e["path"], "INVALID"), e
+            last[e["path"]] = e["status"]
+
+
+@pytest.fixture
+def executive_params(ros_session, executive):
+    """Parameters changed by a test, put back after it."""
+    changed = {}
+
+    def set_params(**params):
+        changed.update({k: {"goal_policy": "reject", "pause_cancels_goals": True}[k] for k in params})
+        ros_session.set_parameters(executive.node_name, params)
+    yield set_params
+    if changed:
+        ros_session.set_parameters(executive.node_name, changed)
+
+
+@pytest.mark.parametrize("name", ["inspection", "patrol", "pick_and_place", "recovery_demo"])
+def test_each_single_robot_mission_succeeds(ros, sim, executive, log_dir, name):
+    call = send(ros, executive, name, [f"robot={sim.namespace}"])
+    status, result = call.result(90)
+    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+    assert status == GoalStatus.STATUS_SUCCEEDED and call.feedback
+    scenarios.no_goal_left(ros, [sim])
+    events = run_log(log_dir, call)
+    check_log(events, "succeeded")
+    if name == "recovery_demo":     # it recovered: the first attempt failed by the injected fault
+        failed = [e for e in events if e["event"] == "status" and e["status"] == "FAILURE"]
+        assert any(e["path"].endswith("first attempt") and e["failure"]["reason"] == "aborted" for e in failed)
+
+
+def test_multi_robot_patrol_succeeds(ros, sim, second_sim, executive, log_dir):
+    call, _ = scenarios.mission_succeeds(ros, [sim, second_sim], "multi_robot_patrol",
+                                         [f"first={sim.namespace}", f"second={second_sim.namespace}"],
+                                         action=executive.action_name)
+    check_log(run_log(log_dir, call), "succeeded")
+
+
+def test_snapshots_show_the_finished_tree(ros, sim, executive):
+    call = send(ros, executive, "inspection", [f"robot={sim.namespace}"])
+    call.result(60)
+    from executive.snapshots import SNAPSHOT_QOS
+    received = []
+    sub = ros.node.create_subscription(TreeSnapshot, f"{executive.node_name}/tree_snapshots", received.append,
+                                       SNAPSHOT_QOS)
+    try:
+        ros.spin_until(lambda: received, 10.0, "a latched snapshot")
+    finally:
+        ros.node.destroy_subscription(sub)
+    snapshot = received[-1]
+    assert snapshot.mission == "inspection" and snapshot.run_id
+    root = snapshot.behaviors[0]
+    assert (root.name, root.parent, root.status) == ("inspection", -1, BehaviorState.SUCCESS)
+    assert {b.kind for b in snapshot.behaviors} >= {"navigate", "move_arm", "health_check"}
+
+
+@pytest.mark.parametrize("fault, mission, path_end, words", [
+    ({"health.unhealthy": ["lidar"]}, "inspection", "check health", ["response", "lidar"]),
+    ({"navigate_to_pose.abort_probability": 1.0}, "patrol", "drive to north", ["aborted", "abort_probability"]),
+])
+def test_fault_names_the_failed_behaviour_and_reason(ros, sim, executive, log_dir, fault, mission, path_end, words):
+    ros.set_parameters(sim.node_name, fault)
+    call = send(ros, executive, mission, [f"robot={sim.namespace}"])
+    status, result = call.result(60)
+    assert status == GoalStatus.STATUS_ABORTED
+    assert result.outcome == RESULT.OUTCOME_FAILED, scenarios.explain(result)
+    assert result.failed_behavior.endswith(path_end), result.failed_behavior
+    assert all(w in result.message for w in words), result.message
+    events = run_log(log_dir, call)
+    check_log(events, "failed")
+    assert events[-1]["failed_behavior"] == result.failed_behavior
+
+
+def test_cancel_mid_mission_leaves_no_goal_in_flight(ros, sim, executive, log_dir):
+    result = scenarios.cancel_leaves_no_goal_in_flight(ros, [sim], "patrol", [f"robot={sim.namespace}"],
+                                                       while_in="drive to", timeout=30, action=executive.action_name)
+    assert "cancelled" in result.message
+
+
+def test_second_goal_is_rejected_by_default(ros, sim, executive):
+    first = send(ros, executive, "patrol", [f"robot={sim.namespace}"])
+    assert first.accepted()
+    scenarios.wait_for_active(ros, first, "drive to")
+    second = send(ros, executive, "inspection", [f"robot={sim.namespace}"])
+    assert not second.accepted()
+    first.cancel()
+    assert first.result(30)[1].outcome == RESULT.OUTCOME_CANCELED
+
+
+def test_second_goal_preempts_when_asked(ros, sim, executive, executive_params):
+    executive_params(goal_policy="preempt")
+    first = send(ros, executive, "patrol", [f"robot={sim.namespace}"])
+    assert first.accepted()
+    scenarios.wait_for_active(ros, first, "drive to")
+    second = send(ros, executive, "inspection", [f"robot={sim.namespace}"])
+    assert second.accepted()
+    status, result = first.result(30)
+    assert status == GoalStatus.STATUS_ABORTED and result.outcome == RESULT.OUTCOME_CANCELED
+    assert "preempted by goal" in result.message
+    status, result = second.result(60)
+    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+    scenarios.no_goal_left(ros, [sim])
+
+
+BROKEN = """name: broken
+tree:
+  sequence:
+    children:
+      - navigate: {pose: {x: 1.0, y: 2.0}, speeed: 3}
+      - wait: {seconds: soon}
+"""
+
+
+def test_invalid_mission_ends_with_its_errors(ros, executive):
+    call = send(ros, executive, BROKEN)
+    status, result = call.result(15)
+    assert status == GoalStatus.STATUS_ABORTED and result.outcome == RESULT.OUTCOME_INVALID
+    assert len(result.errors) == 2, list(result.errors)
+    assert result.errors[0].startswith("<goal>:5:") and "speeed" in result.errors[0]
+    assert result.errors[1].startswith("<goal>:6:")
+    call = send(ros, executive, "no_such_mission")
+    status, result = call.result(15)
+    assert result.outcome == RESULT.OUTCOME_INVALID and "no mission named 'no_such_mission'" in result.errors[0]
+
+
+def test_unknown_parameter_is_invalid(ros, executive):
+    status, result = send(ros, executive, "inspection", ["robott=robot1"]).result(15)
+    assert result.outcome == RESULT.OUTCOME_INVALID and "robott" in result.errors[0]
+
+
+def test_pause_cancels_goals_and_resume_sends_them_again(ros, sim, executive, log_dir):
+    call = send(ros, executive, "patrol", [f"robot={sim.namespace}", "laps=1"])
+    assert call.accepted()
+    scenarios.wait_for_active(ros, call, "drive to north")
+    response = ros.call(Trigger, f"{executive.node_name}/pause", Trigger.Request())
+    assert response.success, response.message
+    ros.spin_until(lambda: sim_status(ros, sim)["unfinished_goals"] == 0, 10.0, "the paused goal cancelled")
+    ros.spin_until(lambda: call.feedback[-1].paused, 5.0, "feedback saying paused")
+    response = ros.call(Trigger, f"{executive.node_name}/resume", Trigger.Request())
+    assert response.success, response.message
+    status, result = call.result(60)
+    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+    events = run_log(log_dir, call)
+    check_log(events, "succeeded")
+    names = [e["event"] for e in events]
+    assert names.index("paused") < names.index("resumed")
+    north = [e for e in events if e["event"] == "goal_sent" and e["path"].endswith("drive to north")]
+    assert len(north) == 2, "the interrupted leg was not sent again"
+    assert not ros.call(Trigger, f"{executive.node_name}/pause", Trigger.Request()).success   # nothing runs
+
+
+LONG_DRIVE = """name: long_drive
+parameters: {robot: {type: string}}
+robot: ${robot}
+tree:
+  navigate: {name: drive far, pose: {x: 20.0, y: 20.0}, timeout: 30}
+"""
+
+
+def test_killed_sim_fails_the_mission_within_its_timeout(ros, executive, log_dir):
+    doomed = start_sim(ros, unique_name("doomed"), time_scale=1.0)
+    try:
+        call = send(ros, executive, LONG_DRIVE, [f"robot={doomed.namespace}"])
+        assert call.accepted()
+        scenarios.wait_for_active(ros, call, "drive far")
+        ros.spin_until(lambda: sim_status(ros, doomed)["navigate_to_pose"].get("active"), 10.0, "the drive running")
+        doomed.proc.kill()
+        killed_at = time.monotonic()
+        status, result = call.result(40)
+        assert time.monotonic() - killed_at < 30
+        assert result.outcome == RESULT.OUTCOME_FAILED, scenarios.explain(result)
+        assert "disappeared" in result.message and result.failed_behavior == "drive far"
+        check_log(run_log(log_dir, call), "failed", results_lost=1)
+    finally:
+        doomed.stop()
+
+
+def test_mission_send_prints_feedback_and_result(sim, executive):
+    done = subprocess.run([str(BIN / "mission"), "send", "inspection", "-p", f"robot={sim.namespace}",
+                           "--action", executive.action_name], capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "mission succeeded" in done.stdout and "inspection/" in done.stdout
+
+
+def test_mission_send_reports_a_missing_executive():
+    done = subprocess.run([str(BIN / "mission"), "send", "inspection", "--action", "/nobody/execute_mission",
+                           "--wait", "1"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 3 and "no executive serves /nobody/execute_mission" in done.stderr
+
+
+def test_report_tells_where_time_went(ros, sim, executive, log_dir):
+    call = send(ros, executive, "inspection", [f"robot={sim.namespace}"])
+    call.result(60)
+    run_dir = pathlib.Path(log_dir) / run_log(log_dir, call)[0]["run_id"]
+    done = subprocess.run([str(BIN / "mission"), "report", str(run_dir)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert "outcome: succeeded" in done.stdout and "where time went" in done.stdout
+    drive = next(line for line in done.stdout.splitlines() if line.strip().startswith("inspection/") and "drive to valve" in line
+                 and "%" in line)
+    assert float(drive.split()[-1]) > 0     # execute time of the drive
+    assert json.loads((run_dir / runlog.FILE_NAME).read_text().splitlines()[0])["event"] == "run_started"
