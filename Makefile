@@ -6,8 +6,9 @@ PY := $(VENV)/bin/python
 setup:
 	@bash scripts/setup.sh
 
+# The inspection mission against a simulated robot (4x speed), kept on this machine's loopback.
 demo: setup
-	@$(PY) -m executive.demo
+	@ROS_AUTOMATIC_DISCOVERY_RANGE=$${ROS_AUTOMATIC_DISCOVERY_RANGE:-LOCALHOST} $(VENV)/bin/mission run inspection --sim --time-scale 4
 
 test: setup
 	@$(PY) -m pytest

@@ -65,7 +65,8 @@ def run(args) -> int:
             sims = start_sims(namespaces, args.time_scale, args.sim_config, sys.stderr)
         except (TimeoutError, RuntimeError) as exc:
             print(f"mission run: could not start the simulated robots: {exc}", file=sys.stderr)
-            return EXIT_CODES[runs.UNREACHABLE]
+            # A sim that exits at once was given bad arguments; one that never gets ready is unreachable.
+            return EXIT_CODES[runs.INVALID if isinstance(exc, RuntimeError) else runs.UNREACHABLE]
     try:
         return _run_here(args, str(path))
     finally:
@@ -93,10 +94,8 @@ def _run_here(args, mission: str) -> int:
     signals = []
 
     def on_signal(signum, _frame):
-        signals.append(signum)
-        if len(signals) == 1:
-            executive.halt("interrupted")
-        else:
+        signals.append(signum)      # acted on by the loop below, outside any callback
+        if len(signals) > 1:
             raise KeyboardInterrupt
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -107,6 +106,8 @@ def _run_here(args, mission: str) -> int:
         view = LiveView()
         executive.listeners.append(view.update)
         while not started.done:
+            if signals:
+                executive.halt(f"interrupted by {signal.Signals(signals[0]).name}")
             executor.spin_once(timeout_sec=0.1)
         result = started.result
         print(f"mission {started.mission.name} {result.outcome} after {started.elapsed():.2f} s"

@@ -8,55 +8,74 @@ name=value overrides for that mission), sim (start sim.launch.py first), robots 
 many as the mission's robot parameters need, i.e. 1, or 2 for multi_robot_patrol), time_scale
 (with sim), tick_rate, goal_policy, log_dir, missions_dir. With a mission and
 exit_when_done:=true the launch ends when the mission does.
+Bad arguments stop the launch with one clear error before any process starts.
 """
 import os
 
 from ament_index_python.packages import get_package_share_directory
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, EmitEvent, IncludeLaunchDescription, OpaqueFunction, RegisterEventHandler
+from launch.actions import (DeclareLaunchArgument, EmitEvent, IncludeLaunchDescription, OpaqueFunction,
+                            RegisterEventHandler, SetEnvironmentVariable)
 from launch.event_handlers import OnProcessExit
 from launch.events import Shutdown
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from executive.paths import fastdds_profile
+
 TWO_ROBOT_MISSIONS = ("multi_robot_patrol",)
+BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+# The executive's halt_timeout (10 s) plus a margin: on Ctrl-C it cancels the mission's goals and
+# closes its run log, which launch's default 5 s before SIGTERM would cut short.
+EXECUTIVE_SIGTERM_TIMEOUT = "15"
 
 
-def _true(text: str) -> bool:
-    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
-        raise ValueError(f"mission.launch.py: expected true or false, got {text!r}")
-    return text.lower() in ("true", "1", "yes")
+def _checked(name: str, text: str, convert, what: str, ok=lambda value: True):
+    try:
+        value = convert(text)
+    except (ValueError, KeyError):
+        value = None
+    if value is None or not ok(value):
+        raise ValueError(f"mission.launch.py: {name}:={text!r} must be {what}")
+    return value
+
+
+def _boolean(text: str) -> bool:
+    return BOOLEANS[text.lower()]
 
 
 def _actions(context):
     get = lambda name: LaunchConfiguration(name).perform(context)   # noqa: E731
     mission = get("mission")
-    try:
-        tick_rate = float(get("tick_rate"))
-        robots = int(get("robots"))
-    except ValueError as exc:
-        raise ValueError(f"mission.launch.py: tick_rate must be a number and robots an integer ({exc})") from None
-    if tick_rate <= 0 or robots < 0:
-        raise ValueError("mission.launch.py: tick_rate must be positive and robots >= 0")
+    tick_rate = _checked("tick_rate", get("tick_rate"), float, "a positive number", lambda v: v > 0)
+    robots = _checked("robots", get("robots"), int, "an integer >= 0", lambda v: v >= 0)
+    # The node checks goal_policy only when it is set at run time, not at start.
+    goal_policy = _checked("goal_policy", get("goal_policy"), str, "reject or preempt",
+                           lambda v: v in ("reject", "preempt"))
+    sim = _checked("sim", get("sim"), _boolean, "true or false")
+    exit_when_done = _checked("exit_when_done", get("exit_when_done"), _boolean, "true or false") and bool(mission)
     actions = []
-    if _true(get("sim")):
+    # The package's Fast DDS profile, as `mission run` gives its children (see executive/launcher.py):
+    # a 3 s lease, and servers that wait for a just-discovered client instead of dropping its answer.
+    if "FASTDDS_DEFAULT_PROFILES_FILE" not in context.environment:
+        actions.append(SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", str(fastdds_profile())))
+    if sim:
         if robots == 0:
             robots = 2 if os.path.splitext(os.path.basename(mission))[0] in TWO_ROBOT_MISSIONS else 1
-        sim = os.path.join(get_package_share_directory("mission_executive"), "launch", "sim.launch.py")
+        sim_launch = os.path.join(get_package_share_directory("mission_executive"), "launch", "sim.launch.py")
         actions.append(IncludeLaunchDescription(
-            PythonLaunchDescriptionSource(sim),
+            PythonLaunchDescriptionSource(sim_launch),
             launch_arguments={"robots": str(robots), "time_scale": get("time_scale")}.items()))
     overrides = [p.strip() for p in get("parameters").split(",") if p.strip()]
-    parameters = {"tick_rate": tick_rate, "goal_policy": get("goal_policy"), "log_dir": get("log_dir"),
-                  "missions_dir": get("missions_dir"), "mission": mission,
-                  "exit_when_done": bool(mission) and _true(get("exit_when_done"))}
+    parameters = {"tick_rate": tick_rate, "goal_policy": goal_policy, "log_dir": get("log_dir"),
+                  "missions_dir": get("missions_dir"), "mission": mission, "exit_when_done": exit_when_done}
     if overrides:
         parameters["mission_parameters"] = overrides
     executive = Node(package="mission_executive", executable="mission-executive", name="mission_executive",
-                     parameters=[parameters], output="screen")
+                     parameters=[parameters], output="screen", sigterm_timeout=EXECUTIVE_SIGTERM_TIMEOUT)
     actions.append(executive)
-    if mission and _true(get("exit_when_done")):
+    if exit_when_done:
         actions.append(RegisterEventHandler(OnProcessExit(
             target_action=executive, on_exit=[EmitEvent(event=Shutdown(reason="mission finished"))])))
     return actions
@@ -77,4 +96,3 @@ def generate_launch_description():
                               description="with a mission: end the launch when it ends"),
         OpaqueFunction(function=_actions),
     ])
-
