@@ -184,7 +184,10 @@ class ActionClient(RemoteLeaf):
                 self._recall_unanswered(attempt)
 
     def goals_in_flight(self) -> int:
-        """Goals this leaf sent that have not reached a terminal state (cancelled ones included)."""
+        """Goals this leaf sent that have not reached a terminal state (cancelled ones included).
+        Cancelled goals of a server that has left the graph no longer count: nobody will end them."""
+        if self._abandoned and self.client is not None and not self.client.server_is_ready():
+            self._abandoned = []
         now = time.monotonic()
         for attempt in self._abandoned:
             if attempt.handle is None:

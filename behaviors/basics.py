@@ -4,6 +4,7 @@ language shared by conditions and result checks.
 Comparisons are ``(path, operator, value)`` with operators ``== != < <= > >= in not_in`` and
 nothing else: no expressions are evaluated.
 """
+import math
 import operator
 import time
 
@@ -99,15 +100,22 @@ class Wait(py_trees.behaviour.Behaviour):
         self.duration = float(duration)
         self._clock = clock
         self._until = 0.0
+        self._shown = None
 
     def initialise(self):
         self._until = self._clock() + self.duration
+        self._shown = None
 
     def update(self):
         remaining = self._until - self._clock()
         if remaining <= 0:
             return Status.SUCCESS
-        self.feedback_message = f"{remaining:.1f} s left"
+        # Whole seconds: a message that changed every tick would make every tick a tree change
+        # (a snapshot published, a redraw) for nothing a person could read.
+        seconds = math.ceil(remaining)
+        if seconds != self._shown:
+            self._shown = seconds
+            self.feedback_message = f"{seconds} s left"
         return Status.RUNNING
 
 

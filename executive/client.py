@@ -12,6 +12,7 @@ from executive import paths
 
 OUTCOME_NAMES = {0: "succeeded", 1: "failed", 2: "invalid", 3: "canceled", 4: "unreachable"}
 EXIT_CODES = {0: 0, 1: 1, 2: 2, 3: 130, 4: 3}
+SERVER_GONE_AFTER = 2.0    # s without the action server before a waiting send gives up
 
 
 def _spin_until(executor, predicate, timeout):
@@ -73,7 +74,16 @@ def send(args) -> int:
             return 1
         result_future = handle.get_result_async()
         cancel_sent = False
+        gone_since = None
         while not result_future.done():
+            if client.server_is_ready():
+                gone_since = None
+            elif gone_since is None:
+                gone_since = time.monotonic()
+            elif time.monotonic() - gone_since > SERVER_GONE_AFTER:
+                print(f"mission send: the executive at {args.action} went away before sending the result",
+                      file=sys.stderr)
+                return 3
             if interrupted and not cancel_sent:
                 print("mission send: cancelling ...", file=sys.stderr)
                 handle.cancel_goal_async()

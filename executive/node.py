@@ -64,14 +64,19 @@ class Executive(Node):
     the node in its own process and must not answer goals meant for a running executive)."""
 
     def __init__(self, node_name: str = "mission_executive", serve: bool = True, **kwargs):
+        self.run = None                 # before the node exists: destroy_node must work if __init__ fails
+        self.server = None
+        self.client_pool = ClientPool()
         super().__init__(node_name, **kwargs)
         for name, (default, description) in PARAMETERS.items():
             self.declare_parameter(name, default, ParameterDescriptor(description=description))
+        checked = self._check_parameters([self.get_parameter(n) for n in ("goal_policy", "tick_rate", "halt_timeout",
+                                                                           "setup_timeout")])
+        if not checked.successful:      # values given at start never pass through the callback
+            raise ValueError(checked.reason)
         self.add_on_set_parameters_callback(self._check_parameters)
-        self.client_pool = ClientPool()
         self.tree = snapshots.make_tree(self.get_name())
         self.tree.setup(node=self, timeout=self._param("setup_timeout"))
-        self.run = None
         self.listeners = []             # callables(run) told after every tick and state change
         self._wake_guard = self.create_guard_condition(self._tick)
         self._timer = self.create_timer(1.0 / self._param("tick_rate"), self._tick)
@@ -79,7 +84,6 @@ class Executive(Node):
         self._snapshots = self.create_publisher(TreeSnapshot, "~/tree_snapshots", snapshots.SNAPSHOT_QOS)
         self.create_service(Trigger, "~/pause", self._on_pause)
         self.create_service(Trigger, "~/resume", self._on_resume)
-        self.server = None
         if serve:
             from executive.server import MissionServer
             self.server = MissionServer(self)
@@ -96,7 +100,7 @@ class Executive(Node):
                     isinstance(p.value, (int, float)) and p.value > 0):
                 return SetParametersResult(successful=False, reason=f"{p.name} must be a positive number")
         for p in params:
-            if p.name == "tick_rate":
+            if p.name == "tick_rate" and hasattr(self, "_timer"):
                 self._timer.timer_period_ns = int(1e9 / p.value)
         return SetParametersResult(successful=True)
 
@@ -244,7 +248,12 @@ def main(argv=None) -> int:
     mission (its goals are cancelled and its log closed) before the node exits."""
     args = sys.argv if argv is None else ["mission-executive", *argv]
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    executive = Executive()
+    try:
+        executive = Executive()
+    except ValueError as exc:
+        print(f"mission-executive: {exc}", file=sys.stderr)
+        rclpy.try_shutdown()
+        return EXIT_CODES[runs.INVALID]
     executor = SingleThreadedExecutor()
     executor.add_node(executive)
     stop = []
@@ -261,7 +270,9 @@ def main(argv=None) -> int:
         exit_when_done = executive.get_parameter("exit_when_done").value and bool(mission)
         started = None
         if mission:
-            started = executive.start(mission, executive.get_parameter("mission_parameters").value or ())
+            # get_parameter_or: a string array given no value stays uninitialised, and get_parameter raises
+            overrides = executive.get_parameter_or("mission_parameters").value or ()
+            started = executive.start(mission, overrides)
             if isinstance(started, runs.RunResult):
                 for error in started.errors:
                     executive.get_logger().error(error)
@@ -275,6 +286,8 @@ def main(argv=None) -> int:
             status = EXIT_CODES[started.result.outcome]
         if executive.halt(f"executive shutting down (signal {stop[0] if stop else '?'})"):
             spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
+        if executive.server is not None:    # let the last ExecuteMission result go out
+            spin_until(executor, lambda: executive.server.idle, 2.0)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

@@ -60,6 +60,11 @@ class MissionServer:
     def destroy(self):
         self._server.destroy()
 
+    @property
+    def idle(self) -> bool:
+        """No accepted goal is waiting for its result to be sent."""
+        return self._accepted == 0
+
     def _on_goal(self, goal_request):
         busy = self.executive.busy or self._accepted
         if busy and self.executive.get_parameter("goal_policy").value == "reject":

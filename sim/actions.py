@@ -19,6 +19,7 @@ Nth goal accepted         with ``exit_after_goals: N`` the process exits abruptl
 """
 import os
 import sys
+import time
 from collections import Counter
 
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
@@ -81,6 +82,7 @@ class SimActionServer:
         self.period = 1.0 / rate_hz
         self.pending = 0          # goal requests whose answer is not sent yet
         self.active = {}          # accepted goals not yet in a terminal state, by goal id
+        self.last_cancel_request = 0.0
         self.counts = Counter()   # received, rejected, accepted, succeeded, aborted, canceled, preempted
         self._server = ActionServer(
             node, action_type, name,
@@ -104,7 +106,8 @@ class SimActionServer:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def status(self) -> dict:
-        return {"pending": self.pending, "active": len(self.active), **self.counts}
+        return {"pending": self.pending, "active": len(self.active), **self.counts,
+                "last_cancel_request": self.last_cancel_request}
 
     async def _on_goal(self, goal):
         self.counts["received"] += 1
@@ -130,6 +133,7 @@ class SimActionServer:
 
     def _on_cancel(self, goal_handle):
         self.counts["cancel_requests"] += 1
+        self.last_cancel_request = time.time()   # wall clock: benchmarks compare it across processes
         return CancelResponse.ACCEPT
 
     async def _execute(self, goal_handle):

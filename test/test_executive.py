@@ -265,3 +265,18 @@ def test_report_tells_where_time_went(ros, sim, executive, log_dir):
                  and "%" in line)
     assert float(drive.split()[-1]) > 0     # execute time of the drive
     assert json.loads((run_dir / runlog.FILE_NAME).read_text().splitlines()[0])["event"] == "run_started"
+
+
+def test_startup_mission_runs_and_exits_with_its_outcome(tmp_path):
+    quick = tmp_path / "quick.yaml"
+    quick.write_text("name: quick\ntree:\n  wait: {seconds: 0.2}\n")
+    process = ExecutiveProcess({"mission": str(quick), "exit_when_done": True, "log_dir": str(tmp_path)},
+                               namespace=unique_name("startup"))
+    assert process.wait_exit(30) == 0, process.stderr()
+    events = runlog.read(next(tmp_path.glob(f"*/{runlog.FILE_NAME}")))
+    assert events[-1]["outcome"] == "succeeded"
+
+
+def test_bad_parameters_at_start_are_refused(tmp_path):
+    with pytest.raises(RuntimeError, match="exited with 2.*goal_policy must be one of"):
+        ExecutiveProcess({"goal_policy": "whatever", "log_dir": str(tmp_path)}, namespace=unique_name("bad"))

@@ -1,0 +1,30 @@
+"""What the benchmarks share: an isolated ROS environment, statistics and the result lines."""
+import os
+import random
+import statistics
+
+from executive import paths
+
+
+def isolate():
+    """Keep benchmark traffic on this machine and off other runs' domains."""
+    os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(150, 230)))
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
+
+
+def percentile(values, q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, int(round(q / 100.0 * (len(ordered) - 1)))))
+    return ordered[index]
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def line(name: str, ours: float, baseline: float, unit: str, target: float = None) -> str:
+    """One result: ours, the baseline, their ratio and whether it meets the target ratio."""
+    ratio = ours / baseline if baseline else float("inf")
+    verdict = "" if target is None else ("  (target <= %.2f: %s)" % (target, "met" if ratio <= target else "MISSED"))
+    return f"{name:44} {ours:10.3f} {unit:3} vs baseline {baseline:10.3f} {unit:3}  ratio {ratio:5.2f}{verdict}"
