@@ -75,7 +75,12 @@ class MissionServer:
         return GoalResponse.ACCEPT
 
     def _on_cancel(self, goal_handle):
-        self.executive.wake()       # the next tick halts the run (see _on_update)
+        # Halt now rather than at the next update: the mission's goals are cancelled within this
+        # callback. The goal is CANCELING by the time the halt ends and _end() reports it.
+        for run, handle in self._handles.items():
+            if handle is goal_handle:
+                self.executive.halt("cancelled by the caller")
+        self.executive.wake()
         return CancelResponse.ACCEPT
 
     async def _execute(self, goal_handle):

@@ -12,7 +12,7 @@ import unittest
 
 import pytest
 
-launch_testing = pytest.importorskip("launch_testing", reason="launch_testing is not installed (ROS 2 workspace only)")
+pytest.importorskip("launch_testing", reason="launch_testing is not installed (ROS 2 workspace only)")
 pytest.importorskip("launch_ros", reason="launch_ros is not installed (ROS 2 workspace only)")
 
 import launch  # noqa: E402
