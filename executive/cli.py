@@ -10,22 +10,11 @@ import pathlib
 import sys
 
 from executive import paths
+from executive.paths import find_mission
 from executive.mission.errors import MissionInvalid
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 RENDER_FORMATS = ("ascii", "unicode", "dot", "svg", "png")
-
-
-def find_mission(name_or_path: str, missions_dir=None) -> pathlib.Path:
-    """A path as given, or a shipped mission by name (``patrol`` -> missions/patrol.yaml)."""
-    path = pathlib.Path(name_or_path)
-    if path.suffix in (".yaml", ".yml", ".xml") or path.exists():
-        return path
-    for directory in filter(None, [missions_dir, paths.missions_dir()]):
-        candidate = pathlib.Path(directory) / f"{name_or_path}.yaml"
-        if candidate.exists():
-            return candidate
-    return path
 
 
 def load_tree(path, overrides=()):

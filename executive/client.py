@@ -15,15 +15,6 @@ EXIT_CODES = {0: 0, 1: 1, 2: 2, 3: 130, 4: 3}
 SERVER_GONE_AFTER = 2.0    # s without the action server before a waiting send gives up
 
 
-def _spin_until(executor, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        executor.spin_once(timeout_sec=0.05)
-    return True
-
-
 def send(args) -> int:
     import os
     import pathlib
@@ -33,6 +24,7 @@ def send(args) -> int:
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.signals import SignalHandlerOptions
 
+    from executive.node import spin_until as _spin_until
     from mission_interfaces.action import ExecuteMission
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))

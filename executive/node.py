@@ -129,13 +129,7 @@ class Executive(Node):
         return model, compile_mission(model)
 
     def find(self, mission: str) -> pathlib.Path:
-        path = pathlib.Path(mission)
-        if path.suffix in (".yaml", ".yml", ".xml") and path.is_absolute():
-            return path
-        for directory in filter(None, [self._param("missions_dir"), paths.missions_dir()]):
-            for candidate in (pathlib.Path(directory) / mission, pathlib.Path(directory) / f"{mission}.yaml"):
-                if candidate.is_file():
-                    return candidate
+        path = paths.find_mission(mission, self._param("missions_dir"))
         if path.is_file():
             return path
         searched = ", ".join(str(d) for d in filter(None, [self._param("missions_dir"), paths.missions_dir()]))

@@ -21,5 +21,22 @@ def missions_dir() -> pathlib.Path:
     return share_dir() / "missions"
 
 
+
+
+
 def fastdds_profile() -> pathlib.Path:
     return pathlib.Path(__file__).resolve().parent / "dds" / "fastdds_profile.xml"
+
+
+def find_mission(name_or_path: str, directory=None) -> pathlib.Path:
+    """A mission file: a path as given, or a mission by name (``patrol``, ``patrol.yaml``) in
+    ``directory`` and then the package's missions. An unknown name comes back as given, so the
+    loader's error names it."""
+    path = pathlib.Path(name_or_path)
+    if path.suffix in (".yaml", ".yml", ".xml") and path.is_absolute() or path.is_file():
+        return path
+    for place in filter(None, [directory, missions_dir()]):
+        for candidate in (pathlib.Path(place) / name_or_path, pathlib.Path(place) / f"{name_or_path}.yaml"):
+            if candidate.is_file():
+                return candidate
+    return path

@@ -10,6 +10,7 @@ import signal
 import sys
 
 from executive import paths
+from executive.paths import find_mission
 from executive import run as runs
 from executive.mission.errors import MissionInvalid
 from executive.node import EXIT_CODES
@@ -48,7 +49,6 @@ def start_sims(namespaces, time_scale, config_file, out):
 
 
 def run(args) -> int:
-    from executive.cli import find_mission
     from executive.mission.resolve import parse_overrides, resolve
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
