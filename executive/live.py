@@ -18,11 +18,11 @@ def progress_bar(fraction: float, width: int = 24) -> str:
     return "[" + "#" * filled + "." * (width - filled) + f"] {100 * fraction:3.0f}%"
 
 
-def _walk(behaviour, depth=0):
-    """(depth, behaviour), parents first."""
-    yield depth, behaviour
-    for child in behaviour.children:
-        yield from _walk(child, depth + 1)
+def _depth(behaviour, root) -> int:
+    depth = 0
+    while behaviour is not root:
+        behaviour, depth = behaviour.parent, depth + 1
+    return depth
 
 
 class LiveView:
@@ -47,7 +47,8 @@ class LiveView:
     def _redraw(self, run):
         tip = run.root.tip()
         lines = []
-        for depth, b in _walk(run.root):
+        for b in run.behaviours:        # pre-order
+            depth = _depth(b, run.root)
             mark = "  <" if tip is not None and b is tip and b.status == Status.RUNNING else ""
             feedback = f"  {b.feedback_message}" if b.feedback_message else ""
             lines.append(f"{'  ' * depth}{COLOURS[b.status]}{SYMBOLS[b.status]} {b.name}{RESET}"

@@ -75,8 +75,9 @@ class MissionServer:
         return GoalResponse.ACCEPT
 
     def _on_cancel(self, goal_handle):
-        # Halt now rather than at the next update: the mission's goals are cancelled within this
-        # callback. The goal is CANCELING by the time the halt ends and _end() reports it.
+        # Halt now: the mission's goals are cancelled within this callback. The goal is CANCELING
+        # by the time the halt ends and _end() reports it; a goal not started yet sees the request
+        # in _execute.
         for run, handle in self._handles.items():
             if handle is goal_handle:
                 self.executive.halt("cancelled by the caller")
@@ -124,14 +125,10 @@ class MissionServer:
         return result_message(result)
 
     def _on_update(self, run):
-        """After each tick and change: halt a run whose goal was cancelled, publish feedback,
-        and release the waiters of a run that ended."""
+        """After each tick and change: publish feedback, and release the waiters of a run that ended."""
         handle = self._handles.get(run)
-        if handle is not None and not run.done:
-            if handle.is_cancel_requested:
-                self.executive.halt("cancelled by the caller")
-            if handle.is_active:
-                handle.publish_feedback(feedback_message(run))
+        if handle is not None and not run.done and handle.is_active:
+            handle.publish_feedback(feedback_message(run))
         if run.done and run in self._ended:
             future = self._ended.pop(run)
             if not future.done():

@@ -53,14 +53,3 @@ def message(run, stamp, mission_name: str = "") -> TreeSnapshot:
             status=STATUS_CODES[behaviour.status], feedback=behaviour.feedback_message or ""))
     return msg
 
-
-def to_lines(msg: TreeSnapshot) -> list:
-    """A snapshot as indented text, e.g. for ``mission watch`` or a test's failure message."""
-    names = {BehaviorState.INVALID: "-", BehaviorState.RUNNING: "RUNNING", BehaviorState.SUCCESS: "SUCCESS",
-             BehaviorState.FAILURE: "FAILURE"}
-    depth = {}
-    lines = []
-    for b in msg.behaviors:
-        depth[b.id] = depth.get(b.parent, -1) + 1
-        lines.append(f"{'  ' * depth[b.id]}{b.name} [{names[b.status]}]" + (f" {b.feedback}" if b.feedback else ""))
-    return lines
