@@ -54,12 +54,12 @@ def run():
     from rclpy.parameter import Parameter
 
     from executive.launcher import SimProcess
-    from executive.node import Executive
+    from executive.node import ExecutiveNode
 
     sim = SimProcess("bench_overhead", config=SIM_CONFIG)
     rclpy.init()
     try:
-        node = Executive("bench_overhead_executive", serve=False, parameter_overrides=[
+        node = ExecutiveNode("bench_overhead_executive", serve=False, parameter_overrides=[
             Parameter("log_dir", value=tempfile.mkdtemp(prefix="bench_logs_"))])
         node.get_logger().set_level(rclpy.logging.LoggingSeverity.WARN)
         executor = SingleThreadedExecutor()

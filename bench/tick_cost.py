@@ -49,12 +49,12 @@ def jitter(tick_rate=50.0):
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
 
-    from executive.node import Executive
+    from executive.node import ExecutiveNode
 
     period = 1.0 / tick_rate
     stamps = []
 
-    class Timed(Executive):
+    class Timed(ExecutiveNode):
         def _tick(self):
             stamps.append(time.monotonic())
             super()._tick()

@@ -61,7 +61,7 @@ def is_mission_text(mission: str) -> bool:
     return "\n" in mission or mission.lstrip().startswith(("{", "name:", "tree:"))
 
 
-class Executive(Node):
+class ExecutiveNode(Node):
     """The executive. ``serve=False`` leaves out the ExecuteMission server (``mission run`` uses
     the node in its own process and must not answer goals meant for a running executive)."""
 
@@ -257,7 +257,7 @@ def main(argv=None) -> int:
     args = sys.argv if argv is None else ["mission-executive", *argv]
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
-        executive = Executive()
+        executive = ExecutiveNode()
     except ValueError as exc:
         print(f"mission-executive: {exc}", file=sys.stderr)
         rclpy.try_shutdown()

@@ -81,13 +81,13 @@ def _run_here(args, mission: str) -> int:
     from rclpy.signals import SignalHandlerOptions
 
     from executive.live import LiveView
-    from executive.node import Executive
+    from executive.node import ExecutiveNode
 
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     overrides = [Parameter("tick_rate", value=float(args.tick_rate)), Parameter("log_dir", value=args.log_dir or "")]
     if args.missions_dir:
         overrides.append(Parameter("missions_dir", value=args.missions_dir))
-    executive = Executive("mission_run", serve=False, parameter_overrides=overrides)
+    executive = ExecutiveNode("mission_run", serve=False, parameter_overrides=overrides)
     executive.get_logger().set_level(rclpy.logging.LoggingSeverity.WARN)   # the live view says it all
     executor = SingleThreadedExecutor()
     executor.add_node(executive)
