@@ -12,7 +12,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["executive", "executive.*", "behaviors", "behaviors.*", "sim", "sim.*"]),
-    package_data={"sim": ["*.yaml"], "executive": ["dds/*.xml", "mission/*.json"]},
+    package_data={"sim": ["*.yaml"], "executive": ["dds/*.xml", "mission/*.json", "viewer/static/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

@@ -24,6 +24,7 @@ ABORTED (includes preempted by another client)   FAILURE     aborted
 CANCELED by someone else                         FAILURE     canceled
 running longer than ``goal_timeout``             FAILURE     timeout (goal cancelled)
 server gone from the graph while running         FAILURE     server_lost
+server restarted and no longer has the goal      FAILURE     server_lost (asked after 2 s silent)
 ===============================================  ==========  ===============================
 
 When the leaf stops while its goal is in flight (interrupted by a higher priority, a failing
@@ -62,6 +63,11 @@ RESULT_GRACE = 1.0
 # result: a goal response can be lost when the server has only just appeared (seen with Fast DDS),
 # and get_result is answered for a goal the server has, and answered UNKNOWN for one it has not.
 RESPONSE_GRACE = 1.0
+# How long an accepted goal may go without feedback before the server is asked for its result by
+# goal id: a server that restarted under the same name (faster than DDS drops the old one) no
+# longer has the goal, answers UNKNOWN at once, and the leaf fails instead of waiting forever. A
+# live server holds the request until the goal ends, so one probe is outstanding at a time.
+SILENCE_PROBE = 2.0
 FEEDBACK_EVENT_PERIOD = 1.0   # seconds between feedback events of one goal
 ERROR_CODE_FIELDS = ("error_code",)
 ERROR_MESSAGE_FIELDS = ("error_msg", "error_string", "message")
@@ -84,7 +90,11 @@ class _Attempt:
         self.handle = None
         self.finished = False       # a terminal status (or rejection) arrived
         self.unknown = False        # unanswered, and the server said it has no such goal
+        self.lost = False           # accepted, and later the server said it has no such goal
         self.sent_at = time.monotonic()
+        self.heard_at = self.sent_at    # the last answer, feedback or status change
+        self.probing = False        # a get_result probe is outstanding
+        self.status_seen = None     # the goal's status when last looked at
         self.terminal_since = None  # when the status topic first showed a terminal status
         self.next_probe = self.sent_at + RESPONSE_GRACE
         self.feedback_count = 0     # feedback messages since the last feedback event
@@ -97,7 +107,7 @@ class _Attempt:
 
     @property
     def in_flight(self) -> bool:
-        return not self.finished and not (self.handle is None and self.unknown)
+        return not self.finished and not self.lost and not (self.handle is None and self.unknown)
 
 
 class ActionClient(RemoteLeaf):
@@ -163,6 +173,10 @@ class ActionClient(RemoteLeaf):
                                                     f"within {self.server_timeout:g} s")
             self._probe_unanswered(self._attempt, now)
         self._chase_result(self._attempt, now)
+        self._probe_silent(self._attempt, now)
+        if self._attempt.lost:
+            return self._fail(failures.SERVER_LOST, f"action server {self.resolved_name()} no longer has the goal "
+                                                    "(it restarted?)")
         if self.goal_timeout is not None and now - self._attempt.sent_at > self.goal_timeout:
             return self._fail(failures.TIMEOUT, f"goal did not finish within {self.goal_timeout:g} s")
         if now >= self._next_server_check:
@@ -193,7 +207,8 @@ class ActionClient(RemoteLeaf):
             if attempt.handle is None:
                 self._probe_unanswered(attempt, now)
             self._chase_result(attempt, now)
-        self._abandoned = [a for a in self._abandoned if not a.finished]
+            self._probe_silent(attempt, now)
+        self._abandoned = [a for a in self._abandoned if a.in_flight]
         attempts = self._abandoned + ([self._attempt] if self._attempt is not None else [])
         return sum(a.in_flight for a in attempts)
 
@@ -221,6 +236,28 @@ class ActionClient(RemoteLeaf):
         elif now - attempt.terminal_since > RESULT_GRACE:
             attempt.terminal_since = now
             handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
+
+    def _probe_silent(self, attempt, now):
+        """Ask for the result of an accepted goal that has been silent for SILENCE_PROBE seconds."""
+        handle = attempt.handle
+        if handle is not None and handle.status != attempt.status_seen:
+            attempt.status_seen, attempt.heard_at = handle.status, now
+        if attempt.finished or attempt.probing or handle is None or not handle.accepted or \
+                now - attempt.heard_at < SILENCE_PROBE:
+            return
+        attempt.probing = True
+        handle.get_result_async().add_done_callback(partial(self._on_silence_answer, attempt))
+
+    def _on_silence_answer(self, attempt, future):
+        attempt.probing = False
+        attempt.heard_at = time.monotonic()
+        if attempt.finished:
+            return
+        if future.result().status == GoalStatus.STATUS_UNKNOWN:
+            attempt.lost = True
+            self._wake()
+            return
+        self._on_result(attempt, future)
 
     def _handle_by_id(self, attempt):
         """A goal handle for ``attempt`` made from its goal id alone, for requests by id."""
@@ -267,6 +304,7 @@ class ActionClient(RemoteLeaf):
     def _on_goal_response(self, attempt, future):
         handle = future.result()
         attempt.handle = handle
+        attempt.heard_at = time.monotonic()
         self._event("goal_accepted" if handle.accepted else "goal_rejected", goal_id=attempt.id_hex)
         if not handle.accepted:
             attempt.finished = True
@@ -281,6 +319,7 @@ class ActionClient(RemoteLeaf):
             self._wake()
 
     def _on_feedback(self, attempt, message):
+        attempt.heard_at = time.monotonic()
         if attempt is not self._attempt:
             return
         self.feedback = message.feedback

@@ -41,15 +41,21 @@ class Failure:
 
 
 def failure_of(behaviour: py_trees.behaviour.Behaviour):
-    """The (behaviour, Failure) that explains why ``behaviour`` failed, or (behaviour, None).
+    """The (behaviour, Failure) that explains why ``behaviour`` failed.
 
     Follows failed children down to the deepest one that recorded a failure; among several failed
-    children (a fallback whose every option failed) the last one tried explains it.
+    children (a fallback whose every option failed) the last one tried explains it. Where no
+    failure was recorded below (an ``invert`` whose child succeeded), it is the deepest failed
+    behaviour, with None: its feedback message says why.
     """
-    found = (behaviour, getattr(behaviour, "failure", None))
+    unexplained = None
     for child in reversed(behaviour.children):
         if child.status == py_trees.common.Status.FAILURE:
             deeper = failure_of(child)
             if deeper[1] is not None:
                 return deeper
-    return found
+            unexplained = unexplained or deeper
+    own = getattr(behaviour, "failure", None)
+    if own is not None or unexplained is None:
+        return behaviour, own
+    return unexplained

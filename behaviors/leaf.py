@@ -36,6 +36,16 @@ class ClientPool:
         self._clients.clear()
 
 
+def release(behaviour):
+    """Shut ``behaviour`` down and unregister its blackboard clients. py_trees keeps every client
+    in a class-wide registry until it is unregistered, so a long-lived executive that did not
+    would keep one per leaf of every mission it ever loaded."""
+    behaviour.shutdown()
+    for client in behaviour.blackboards:
+        client.unregister(clear=False)
+    behaviour.blackboards = []
+
+
 def _no_events(behaviour, name, data):
     pass
 

@@ -4,7 +4,7 @@ import time
 
 from bench import common
 
-BENCHES = ["tick_cost", "action_overhead", "cancel_latency", "startup"]
+BENCHES = ["tick_cost", "action_overhead", "cancel_latency", "fan_out", "startup", "soak", "viewer_latency"]
 
 
 def main(argv) -> int:

@@ -1,6 +1,6 @@
 """The ``mission`` command: validate, render, export and list missions (YAML or BT.CPP XML); run
 one here (``run``, optionally with simulated robots), send one to a running executive (``send``),
-and read a run's log (``report``).
+and read a run's log (``report``) or replay it in the browser (``view``).
 
 Exit codes: 0 success, 1 mission failed, 2 invalid mission (errors printed, one per line,
 file:line:col: path: message), 3 a server or the executive was unreachable, 130 interrupted.
@@ -120,6 +120,49 @@ def cmd_send(args) -> int:
     return client.send(args)
 
 
+def cmd_view(args) -> int:
+    """``mission view``: the browser viewer over run logs alone (replay), until Ctrl-C."""
+    import time
+
+    from executive.viewer import Viewer, ViewerError
+
+    log_dir, run_id = args.log_dir, args.run or ""
+    if run_id and pathlib.Path(run_id).is_dir():      # a run directory: its parent is the log dir
+        log_dir, run_id = str(pathlib.Path(run_id).resolve().parent), pathlib.Path(run_id).resolve().name
+    try:
+        viewer = Viewer(log_dir, args.host, args.port, live=False)
+    except ViewerError as exc:
+        print(f"mission view: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    if run_id and not (viewer.server.log_dir / run_id).is_dir():
+        print(f"mission view: no run {run_id!r} in {viewer.server.log_dir}", file=sys.stderr)
+        viewer.close()
+        return EXIT_INVALID
+    viewer.start()
+    print(f"viewer: {viewer.url}" + (f"#run={run_id}" if run_id else "") + f"  (logs in {viewer.server.log_dir}; "
+          "Ctrl-C stops)", flush=True)
+    try:
+        while True:
+            # The server runs on its own thread; this one waits for Ctrl-C. Short sleeps, not
+            # signal.pause(): a signal that lands just before pause() would leave it waiting forever.
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        viewer.close()
+    return EXIT_OK
+
+
+def add_viewer_arguments(p, control: bool):
+    p.add_argument("--port", type=int, default=8765, metavar="P", help="the viewer's port (0: any free one)")
+    p.add_argument("--host", default="127.0.0.1", metavar="H",
+                   help="the viewer's address (default 127.0.0.1; anything else exposes it to the network)")
+    if control:
+        p.add_argument("--allow-control", action="store_true", help="with --viewer: cancel and start buttons")
+        p.add_argument("--linger", type=float, metavar="S", help="with --viewer: keep serving S seconds after "
+                       "the mission (default: until Ctrl-C on a terminal, else not at all)")
+
+
 def cmd_report(args) -> int:
     from executive import report
     try:
@@ -160,6 +203,8 @@ def build_parser():
     p.add_argument("--tick-rate", type=float, default=10.0, metavar="HZ")
     p.add_argument("--log-dir", help="where the run log goes (default ~/.ros/mission_logs)")
     p.add_argument("--missions-dir", help="look here for missions by name first")
+    p.add_argument("--viewer", action="store_true", help="serve a live view of the run to a browser")
+    add_viewer_arguments(p, control=True)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("send", help="send a mission to a running executive and follow it")
     p.add_argument("mission", metavar="MISSION", help="a mission name (or a file path the executive can read)")
@@ -171,6 +216,11 @@ def build_parser():
     p = sub.add_parser("report", help="a run's timeline and where its time went")
     p.add_argument("log", metavar="LOG", help="a run directory or its events.jsonl")
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser("view", help="open run logs in the browser viewer (replay), without running anything")
+    p.add_argument("run", metavar="RUN", nargs="?", help="a run id in the log directory, or a run directory")
+    p.add_argument("--log-dir", help="where run logs are (default ~/.ros/mission_logs)")
+    add_viewer_arguments(p, control=False)
+    p.set_defaults(func=cmd_view)
     p = sub.add_parser("list", help="the shipped missions")
     p.add_argument("--dir", help="another missions directory")
     p.set_defaults(func=cmd_list)

@@ -76,6 +76,21 @@ class ChildProcess:
                 lines.append(line)
         return "".join(lines)
 
+    def wait_line(self, prefix: str, timeout: float) -> str:
+        """The next line the child prints (after READY) that starts with ``prefix``; lines before
+        it are dropped. TimeoutError if none comes in ``timeout`` s, RuntimeError if the child ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"{self.label} printed no line starting {prefix!r} within {timeout} s") from None
+            if line is None:
+                self._lines.put(None)
+                raise RuntimeError(f"{self.label} ended before printing {prefix!r}: {self.stderr()}")
+            if line.startswith(prefix):
+                return line.rstrip("\n")
+
     def wait_exit(self, timeout: float) -> int:
         return self.proc.wait(timeout=timeout)
 

@@ -72,7 +72,7 @@ class LiveView:
                     self._line(run, f"{status.name:8} {run.paths[b.id]}{detail}")
         if run.state != self._state:
             if run.state in ("paused", "halting") or self._state in ("paused",):
-                self._line(run, f"mission {run.state}" + (f": {run.halt_reason}" if run.state == "halting" else ""))
+                self._line(run, f"mission {run.state}" + (f": {run.halt_reason}" if run.state == "halting" and run.halt_reason else ""))
             self._state = run.state
 
     def _line(self, run, text):

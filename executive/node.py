@@ -10,7 +10,8 @@ Parameters: ``missions_dir`` (searched before the package's missions), ``tick_ra
 ``log_dir`` (run logs; default ``~/.ros/mission_logs``), ``pause_cancels_goals`` (True),
 ``halt_timeout`` (s to wait for cancelled goals to end, 10), ``setup_timeout`` (s, 15),
 ``mission`` and ``mission_parameters`` (a mission to run at start, e.g. from a launch file),
-``exit_when_done`` (exit when that mission ends, with ``mission run``'s exit codes).
+``exit_when_done`` (exit when that mission ends, with ``mission run``'s exit codes), ``viewer``,
+``viewer_port``, ``viewer_host``, ``viewer_allow_control`` (the browser viewer, executive/viewer).
 
 Interfaces: ``execute_mission`` (ExecuteMission action, see executive/server.py), ``~/pause`` and
 ``~/resume`` (std_srvs/Trigger), ``~/tree_snapshots`` (TreeSnapshot, latched; after a tick that
@@ -51,6 +52,10 @@ PARAMETERS = {
     "mission": ("", "a mission to run as soon as the node starts (name, path or YAML text)"),
     "mission_parameters": (Parameter.Type.STRING_ARRAY, "name=value overrides for that mission"),
     "exit_when_done": (False, "exit once that mission ends (exit code as `mission run`)"),
+    "viewer": (False, "serve the browser viewer (executive/viewer) while the node runs"),
+    "viewer_port": (8765, "the viewer's TCP port (0: any free port, logged)"),
+    "viewer_host": ("127.0.0.1", "the viewer's address; anything but loopback exposes it to the network"),
+    "viewer_allow_control": (False, "the viewer may cancel and start missions"),
 }
 EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130}
 SNAPSHOT_PERIOD = 0.05     # s: the most often ~/tree_snapshots is published
@@ -68,6 +73,7 @@ class ExecutiveNode(Node):
     def __init__(self, node_name: str = "mission_executive", serve: bool = True, **kwargs):
         self.run = None                 # before the node exists: destroy_node must work if __init__ fails
         self.server = None
+        self.viewer = None
         self.client_pool = ClientPool()
         super().__init__(node_name, **kwargs)
         for name, (default, description) in PARAMETERS.items():
@@ -78,7 +84,12 @@ class ExecutiveNode(Node):
             raise ValueError(checked.reason)
         self.add_on_set_parameters_callback(self._check_parameters)
         self.tree = snapshots.make_tree(self.get_name())
-        self.tree.setup(node=self, timeout=self._param("setup_timeout"))
+        setup_timeout = self._param("setup_timeout")
+        if snapshots.uses_py_trees_ros(self.tree):
+            # py_trees_ros's BehaviourTree.setup() declares setup_timeout itself (read-only) and
+            # fails if it exists; it takes our value, so missions' setups read the same parameter.
+            self.undeclare_parameter("setup_timeout")
+        self.tree.setup(node=self, timeout=setup_timeout)
         self._tree_visitors = snapshots.uses_py_trees_ros(self.tree)
         self.listeners = []             # callables(run) told after every tick and state change
         self._wake_guard = self.create_guard_condition(self._tick)
@@ -92,6 +103,25 @@ class ExecutiveNode(Node):
         if serve:
             from executive.server import MissionServer
             self.server = MissionServer(self)
+        if self._param("viewer"):
+            self.viewer = self._open_viewer()
+
+    def _open_viewer(self):
+        """The browser viewer on ``viewer_host:viewer_port``; ValueError when it cannot listen."""
+        from executive.viewer import Viewer, ViewerError, is_loopback
+
+        host = self._param("viewer_host")
+        try:
+            viewer = Viewer(self._param("log_dir") or None, host, self._param("viewer_port"),
+                            self._param("viewer_allow_control"))
+        except ViewerError as exc:
+            raise ValueError(str(exc)) from None
+        viewer.attach(self).start()
+        self.get_logger().info(f"viewer at {viewer.url}")
+        if not is_loopback(host):
+            self.get_logger().warn(f"the viewer listens on {host}: anyone who can reach it sees the mission"
+                                   + (" and can cancel or start missions" if viewer.allow_control else ""))
+        return viewer
 
     # -- parameters -----------------------------------------------------------------------------
     def _param(self, name):
@@ -136,16 +166,18 @@ class ExecutiveNode(Node):
         raise MissionInvalid([MissionError("<goal>", 0, 0, "mission", f"no mission named {mission!r}",
                                            f"looked in {searched}")])
 
-    def start(self, mission: str, overrides=(), goal_id: str = ""):
-        """Start running ``mission``. Returns the MissionRun, or a RunResult (outcome invalid)
-        when the mission cannot be loaded, compiled or set up. Raises RuntimeError when busy."""
+    def start(self, mission: str, overrides=(), goal_id: str = "", loaded=None):
+        """Start running ``mission`` (``loaded``: what ``load`` already made of it). Returns the
+        MissionRun, or a RunResult (outcome invalid) when the mission cannot be loaded, compiled
+        or set up. Raises RuntimeError when busy."""
         if self.busy:
             raise RuntimeError(f"mission {self.run.mission.name} is still running")
         try:
-            model, root = self.load(mission, overrides)
+            model, root = loaded or self.load(mission, overrides)
         except MissionInvalid as exc:
             return runs.invalid(exc.errors)
         run = runs.MissionRun(model, root, RunLog(self._param("log_dir"), model.name), goal_id)
+        run.halt_timeout = self._param("halt_timeout")
         try:
             py_trees.trees.setup(root, timeout=self._param("setup_timeout"), node=self, wake=self.wake,
                                  events=run.on_leaf_event, clients=self.client_pool)
@@ -175,7 +207,7 @@ class ExecutiveNode(Node):
         if not self.busy or self.run.state == runs.HALTING:
             return False
         self.get_logger().info(f"halting mission {self.run.mission.name}: {reason}")
-        self.run.halt(reason, self._param("halt_timeout"), outcome)
+        self.run.halt(reason, self.run.halt_timeout, outcome)
         self._after(self.run, changed=True)
         return True
 
@@ -223,10 +255,12 @@ class ExecutiveNode(Node):
     def _after(self, run, changed: bool):
         now = time.monotonic()
         self._snapshot_due = self._snapshot_due or changed
-        # At most one snapshot per SNAPSHOT_PERIOD: building one costs ~2 ms per 200 behaviours,
-        # which a run of short goals would otherwise pay several times per goal. The last state is
-        # never lost: the next tick (at most a tick period later) or the end publishes it.
-        if self._snapshot_due and (run.done or now - self._last_snapshot >= SNAPSHOT_PERIOD):
+        # At most one snapshot per SNAPSHOT_PERIOD, and none while nobody listens: building one
+        # costs ~2 ms per 200 behaviours, which a run of short goals would otherwise pay several
+        # times per goal. The last state is never lost: the next tick (at most a tick period later)
+        # publishes it once someone subscribes, and the end of a run always does (latched).
+        if self._snapshot_due and (run.done or (now - self._last_snapshot >= SNAPSHOT_PERIOD
+                                                and self._snapshots.get_subscription_count() > 0)):
             self._snapshot_due = False
             self._last_snapshot = now
             self._snapshots.publish(snapshots.message(run, self.get_clock().now().to_msg()))
@@ -239,6 +273,8 @@ class ExecutiveNode(Node):
         if self.run is not None and self.run.done:
             self.run.shutdown()
         self.client_pool.destroy()
+        if self.viewer is not None:
+            self.viewer.close()
         if self.server is not None:
             self.server.destroy()
         return super().destroy_node()
@@ -286,6 +322,8 @@ def main(argv=None) -> int:
                     executive.get_logger().error(error)
                 return EXIT_CODES[runs.INVALID]
         print(f"READY {executive.get_fully_qualified_name()}", flush=True)
+        if executive.viewer is not None:
+            print(f"VIEWER {executive.viewer.url}", flush=True)
         while not stop and not (exit_when_done and started.done):
             executor.spin_once(timeout_sec=0.1)
         if exit_when_done and started.done:

@@ -8,7 +8,7 @@ QUIET = {"feedback"}       # summarised per goal in the timeline instead of list
 
 
 def _fmt_data(event: dict) -> str:
-    skip = {"t", "wall", "event", "path", "kind", "leaf", "previous", "feedback"}
+    skip = {"t", "wall", "event", "path", "kind", "leaf", "previous", "feedback", "tree"}   # tree: the viewer's
     parts = []
     for key, value in event.items():
         if key in skip or value in (None, "", [], {}):

@@ -2,7 +2,8 @@
 executive node) owns time, ROS and the tick; a run only records and decides what a tick meant.
 
 States: ``running`` -> (``paused`` <-> ``running``) -> ``halting`` (its tree stopped, waiting for the
-goals it cancelled to end) -> ``done``; or ``running`` -> ``done`` when the tree finishes.
+goals it cancelled to end) -> ``done``; or ``running`` -> ``done`` when the tree finishes, through
+``halting`` when its end stopped branches whose goals have not ended yet (logged as ``settling``).
 """
 import time
 from dataclasses import dataclass, field
@@ -11,7 +12,7 @@ from py_trees.common import Status
 
 from behaviors import failures
 from behaviors.failures import failure_of
-from behaviors.leaf import RemoteLeaf
+from behaviors.leaf import RemoteLeaf, release
 
 SUCCEEDED, FAILED, INVALID, CANCELED, UNREACHABLE = "succeeded", "failed", "invalid", "canceled", "unreachable"
 RUNNING, PAUSED, HALTING, DONE = "running", "paused", "halting", "done"
@@ -34,11 +35,20 @@ def pre_order(behaviour):
 
 
 def paths_of(root) -> dict:
-    """behaviour id -> 'root/child/grandchild' for every behaviour under ``root``."""
+    """behaviour id -> 'root/child/grandchild' for every behaviour under ``root``. Siblings of the
+    same name (two unnamed ``navigate`` leaves, say) are told apart as ``navigate``, ``navigate#2``:
+    the log, the report and the viewer key everything by path."""
     out = {}
+    taken = set()
     for behaviour in pre_order(root):
         parent = out.get(behaviour.parent.id) if behaviour.parent is not None and behaviour is not root else None
-        out[behaviour.id] = f"{parent}/{behaviour.name}" if parent else behaviour.name
+        path = f"{parent}/{behaviour.name}" if parent else behaviour.name
+        unique, n = path, 1
+        while unique in taken:
+            n += 1
+            unique = f"{path}#{n}"
+        taken.add(unique)
+        out[behaviour.id] = unique
     return out
 
 
@@ -64,12 +74,23 @@ class MissionRun:
         self.started = time.monotonic()
         self.interrupted = []           # leaves stopped by a pause, sent again on resume
         self.halt_reason = None
+        self.halt_timeout = 10.0        # s to wait for cancelled goals to end (the host sets it)
+        self._settled_result = None     # the tree's own result, while waiting for its stopped goals
         self._halt_outcome = CANCELED
         self._halt_deadline = 0.0
         self._seen = {b.id: (b.status, b.feedback_message) for b in self.behaviours}
         self._completed = set()         # leaves that finished at least once
         self._write("run_started", mission=mission.name, file=mission.file, parameters=mission.parameters,
-                    run_id=self.run_id, goal_id=goal_id)
+                    run_id=self.run_id, goal_id=goal_id, tree=self.structure())
+
+    def structure(self) -> list:
+        """The tree's shape, pre-order: ``{path, name, kind, leaf, parent}`` per behaviour, ``parent``
+        the index of its parent in this list (-1 for the root). Logged in ``run_started`` so that a
+        log alone can redraw the tree (``mission view``)."""
+        index = {b.id: i for i, b in enumerate(self.behaviours)}
+        return [dict(path=self.paths[b.id], name=b.name, kind=kind_of(b), leaf=not b.children,
+                     parent=index.get(b.parent.id, -1) if b.parent is not None and b is not self.root else -1)
+                for b in self.behaviours]
 
     # -- hooks for the leaves ---------------------------------------------------------------------
     @property
@@ -115,8 +136,21 @@ class MissionRun:
         self.ticks += 1
         changed = self.record_changes()
         if self.root.status in (Status.SUCCESS, Status.FAILURE):
-            self._finish(self._result_of_tree())
+            result = self._result_of_tree()
+            left = self.goals_in_flight()
+            if left:    # e.g. a parallel's other branches, stopped: their goals were just cancelled
+                self._settle(result, left)
+            else:
+                self._finish(result)
         return changed
+
+    def _settle(self, result: RunResult, left: int):
+        """The tree ended with goals still in flight: end the run (with ``result``) only once they
+        have, so that a result always means the mission has nothing left running on any robot."""
+        self.state = HALTING
+        self._settled_result = result
+        self._halt_deadline = time.monotonic() + self.halt_timeout
+        self._write("settling", outcome=result.outcome, goals_in_flight=left)
 
     def record_changes(self) -> bool:
         changed = False
@@ -200,16 +234,19 @@ class MissionRun:
         if left and time.monotonic() < self._halt_deadline:
             return False
         self._write("halted", goals_in_flight=left)
-        message = self.halt_reason
-        if left:
-            message += f"; {left} goal(s) still in flight after the halt timeout"
-        self._finish(RunResult(self._halt_outcome, message=message))
+        note = f"{left} goal(s) still in flight after the halt timeout" if left else ""
+        result = self._settled_result
+        if result is None:
+            result = RunResult(self._halt_outcome, message="; ".join(filter(None, [self.halt_reason, note])))
+        elif note:
+            result.message = f"{result.message}; {note}"
+        self._finish(result)
         return True
 
     def shutdown(self):
         """Release the leaves' clients; call once the run is done and its tree discarded."""
         for behaviour in self.behaviours:
-            behaviour.shutdown()
+            release(behaviour)
 
 
 def invalid(errors) -> RunResult:

@@ -8,7 +8,8 @@ A run writes ``<log_dir>/<run_id>/events.jsonl``. Each line is one event::
 Events: ``run_started``, ``status`` (a behaviour's status changed), the leaves' goal and call
 events (``goal_sent``, ``goal_accepted``, ``goal_rejected``, ``feedback``, ``result``,
 ``cancel_sent``, ``call_sent``, ``response``, ``call_abandoned``), ``paused``, ``resumed``,
-``halting`` (cancel, preemption, interruption), ``halted`` and ``run_finished``.
+``halting`` (cancel, preemption, interruption), ``settling`` (the tree ended while goals it
+stopped were still in flight), ``halted`` and ``run_finished``.
 Every event is flushed as it is written, so a killed process loses nothing it logged.
 """
 import json

@@ -5,9 +5,11 @@ Exit codes: 0 succeeded, 1 failed, 2 invalid, 3 a server was unreachable, 130 in
 Ctrl-C (or SIGTERM) halts the mission: its goals are cancelled and waited for, the log is closed,
 the simulated robots are stopped; a second Ctrl-C stops waiting.
 """
+import math
 import os
 import signal
 import sys
+import time
 
 from executive import paths
 from executive.paths import find_mission
@@ -58,6 +60,11 @@ def run(args) -> int:
     except MissionInvalid as exc:
         _print_errors(exc.errors)
         return EXIT_CODES[runs.INVALID]
+    viewer = None
+    if getattr(args, "viewer", False):
+        viewer = open_viewer(args)      # before the sims: a taken port fails fast
+        if viewer is None:
+            return EXIT_CODES[runs.INVALID]
     sims = []
     if args.sim:
         namespaces = [f"robot{i}" for i in range(1, args.robots + 1)] if args.robots else robots_of(mission)
@@ -65,16 +72,57 @@ def run(args) -> int:
             sims = start_sims(namespaces, args.time_scale, args.sim_config, sys.stderr)
         except (TimeoutError, RuntimeError) as exc:
             print(f"mission run: could not start the simulated robots: {exc}", file=sys.stderr)
+            if viewer is not None:
+                viewer.close()
             # A sim that exits at once was given bad arguments; one that never gets ready is unreachable.
             return EXIT_CODES[runs.INVALID if isinstance(exc, RuntimeError) else runs.UNREACHABLE]
     try:
-        return _run_here(args, str(path))
+        return _run_here(args, str(path), viewer)
     finally:
         for sim in sims:
             sim.stop()
 
 
-def _run_here(args, mission: str) -> int:
+def open_viewer(args):
+    """``--viewer``: the browser viewer bound to ``--host``/``--port``, or None (message printed)."""
+    from executive.viewer import Viewer, ViewerError, is_loopback
+
+    try:
+        viewer = Viewer(args.log_dir, args.host, args.port, args.allow_control)
+    except ViewerError as exc:
+        print(f"mission run: {exc}", file=sys.stderr)
+        return None
+    if not is_loopback(args.host):
+        print(f"mission run: the viewer listens on {args.host}: anyone who can reach it sees the mission"
+              + (" and can cancel or start missions" if args.allow_control else ""), file=sys.stderr)
+    return viewer
+
+
+def linger_seconds(args) -> float:
+    """How long ``--viewer`` keeps serving after the mission: ``--linger``, else until Ctrl-C on a
+    terminal (someone is looking) and not at all into a pipe (scripts and CI must not hang)."""
+    if args.linger is not None:
+        return max(0.0, args.linger)
+    return math.inf if sys.stdout.isatty() else 0.0
+
+
+def _linger(args, executive, executor, viewer, signals):
+    """Serve the final state (and whatever the page starts) until the linger time or Ctrl-C."""
+    from executive.node import spin_until
+
+    seconds = linger_seconds(args)
+    if seconds <= 0 or signals:
+        return
+    print(f"viewer: showing the final state at {viewer.url} "
+          + ("until Ctrl-C" if math.isinf(seconds) else f"for {seconds:g} s"), flush=True)
+    deadline = time.monotonic() + seconds
+    while not signals and time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.1)
+    if executive.halt("mission run is exiting"):     # a mission started from the page
+        spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
+
+
+def _run_here(args, mission: str, viewer=None) -> int:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
@@ -98,6 +146,9 @@ def _run_here(args, mission: str) -> int:
         if len(signals) > 1:
             raise KeyboardInterrupt
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    if viewer is not None:
+        executive.viewer = viewer.attach(executive).start()     # closed with the node
+        print(f"viewer: {viewer.url}", flush=True)
     try:
         started = executive.start(mission, args.param)
         if isinstance(started, runs.RunResult):
@@ -112,8 +163,11 @@ def _run_here(args, mission: str) -> int:
         result = started.result
         print(f"mission {started.mission.name} {result.outcome} after {started.elapsed():.2f} s"
               + (f": {result.message}" if result.outcome != runs.SUCCEEDED else ""))
-        print(f"log: {started.log.directory}  (mission report {started.log.directory})")
-        return 130 if signals else EXIT_CODES[result.outcome]
+        print(f"log: {started.log.directory}  (mission report {started.log.directory})", flush=True)
+        status = 130 if signals else EXIT_CODES[result.outcome]
+        if viewer is not None:
+            _linger(args, executive, executor, viewer, signals)
+        return status
     except KeyboardInterrupt:
         print("mission run: interrupted again; not waiting for goals to end", file=sys.stderr)
         return 130

@@ -1,11 +1,13 @@
 """The executive's ExecuteMission action server.
 
 - A goal names a mission (or carries it as YAML text) with ``name=value`` overrides.
-- An invalid mission is accepted and at once aborted with outcome INVALID and every validation
-  error in ``result.errors``: a ROS 2 rejection carries no reason, and the errors are the point.
-- While a mission runs, ``goal_policy`` decides: ``reject`` refuses the new goal (a plain ROS
-  rejection); ``preempt`` halts the running mission (its goal ends ABORTED, outcome CANCELED,
-  "preempted by goal ...") and starts the new one once the old one's goals have ended.
+- Every goal's mission is loaded and checked when the goal arrives. An invalid mission is
+  accepted and at once aborted with outcome INVALID and every validation error in
+  ``result.errors`` (a ROS 2 rejection carries no reason, and the errors are the point), whatever
+  runs meanwhile: an invalid goal never disturbs a running mission.
+- While a mission runs, ``goal_policy`` decides what a valid goal does: ``reject`` refuses it (a
+  plain ROS rejection); ``preempt`` halts the running mission (its goal ends ABORTED, outcome
+  CANCELED, "preempted by goal ...") and starts the new one once the old one's goals have ended.
 - Cancel halts the tree and returns the result (CANCELED) only after every goal the mission had
   in flight has ended, or ``halt_timeout`` passed (the message then says how many were left).
 - Feedback: the active behaviour's path, progress, elapsed time and whether the run is paused.
@@ -15,7 +17,9 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 
+from behaviors.leaf import release
 from executive import run as runs
+from executive.mission.errors import MissionInvalid
 from mission_interfaces.action import ExecuteMission
 
 OUTCOMES = {runs.SUCCEEDED: ExecuteMission.Result.OUTCOME_SUCCEEDED, runs.FAILED: ExecuteMission.Result.OUTCOME_FAILED,
@@ -23,6 +27,11 @@ OUTCOMES = {runs.SUCCEEDED: ExecuteMission.Result.OUTCOME_SUCCEEDED, runs.FAILED
             runs.UNREACHABLE: ExecuteMission.Result.OUTCOME_UNREACHABLE}
 # Deep service queues: a burst of requests must not be dropped (see ROS_WHEELS.md, item 3).
 SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+
+def release_tree(root):
+    for behaviour in root.iterate():
+        release(behaviour)
 
 
 def goal_id_of(goal_handle) -> str:
@@ -50,6 +59,7 @@ class MissionServer:
         self._ended = {}            # MissionRun -> Future, done when the run is
         self._latest = None         # the newest goal: older ones still waiting give way to it
         self._accepted = 0          # accepted goals whose execution has not finished
+        self._loaded = {}           # id(goal request) -> (request, (model, tree) or RunResult)
         self._server = ActionServer(
             executive, ExecuteMission, "execute_mission", execute_callback=self._execute,
             goal_callback=self._on_goal, cancel_callback=self._on_cancel, callback_group=ReentrantCallbackGroup(),
@@ -66,8 +76,16 @@ class MissionServer:
         return self._accepted == 0
 
     def _on_goal(self, goal_request):
+        try:
+            loaded = self.executive.load(goal_request.mission, list(goal_request.parameters))
+        except MissionInvalid as exc:
+            loaded = runs.invalid(exc.errors)
+        # The handle rclpy makes for an accepted goal carries this very request object.
+        self._loaded[id(goal_request)] = (goal_request, loaded)
         busy = self.executive.busy or self._accepted
-        if busy and self.executive.get_parameter("goal_policy").value == "reject":
+        if busy and not isinstance(loaded, runs.RunResult) and \
+                self.executive.get_parameter("goal_policy").value == "reject":
+            self._discard(goal_request)
             self.executive.get_logger().warn(f"rejected a goal for mission {goal_request.mission[:60]!r}: "
                                              "a mission is running and goal_policy is reject")
             return GoalResponse.REJECT
@@ -84,20 +102,34 @@ class MissionServer:
         self.executive.wake()
         return CancelResponse.ACCEPT
 
+    def _discard(self, goal_request):
+        """Forget what ``_on_goal`` loaded for a request that will not run."""
+        _, loaded = self._loaded.pop(id(goal_request), (None, None))
+        if loaded is not None and not isinstance(loaded, runs.RunResult):
+            release_tree(loaded[1])
+
     async def _execute(self, goal_handle):
         gid = goal_id_of(goal_handle)
+        request, loaded = self._loaded.pop(id(goal_handle.request), (None, None))
+        if request is not goal_handle.request:      # not loaded on arrival (cannot happen in rclpy 9)
+            loaded = None
+        if isinstance(loaded, runs.RunResult):      # invalid: answered now, whatever is running
+            self._accepted -= 1
+            return self._end(goal_handle, loaded)
         self._latest = gid
         try:
             while self.executive.busy:      # preempting: halt what runs and wait for it to end
                 current = self.executive.run
                 self.executive.halt(f"preempted by goal {gid[:8]}")
                 await self._ended_future(current)
-            if goal_handle.is_cancel_requested:
-                return self._end(goal_handle, runs.RunResult(runs.CANCELED, message="cancelled before it started"))
-            if self._latest != gid:
-                return self._end(goal_handle, runs.RunResult(
-                    runs.CANCELED, message=f"preempted by goal {self._latest[:8]} before it started"))
-            started = self.executive.start(goal_handle.request.mission, list(goal_handle.request.parameters), gid)
+            if goal_handle.is_cancel_requested or self._latest != gid:
+                if loaded is not None:
+                    release_tree(loaded[1])
+                message = "cancelled before it started" if goal_handle.is_cancel_requested else \
+                    f"preempted by goal {self._latest[:8]} before it started"
+                return self._end(goal_handle, runs.RunResult(runs.CANCELED, message=message))
+            started = self.executive.start(goal_handle.request.mission, list(goal_handle.request.parameters), gid,
+                                           loaded)
             if isinstance(started, runs.RunResult):
                 return self._end(goal_handle, started)
             self._handles[started] = goal_handle

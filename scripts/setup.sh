@@ -14,12 +14,14 @@ hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 up_to_date() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 mark_done() { mkdir -p "$STAMPS"; echo "$2" > "$STAMPS/$1"; }
 
-# 1. System packages: a C/C++ toolchain and cmake to build the interface package.
+# 1. System packages: a C/C++ toolchain and cmake to build the interface package; chromium for tests.
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v g++ >/dev/null || missing+=(g++)
 command -v make >/dev/null || missing+=(make)
 command -v dot >/dev/null || missing+=(graphviz)   # mission render --format svg|png
+command -v chromium >/dev/null || missing+=(chromium)               # the viewer's browser tests
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing apt packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -94,6 +94,9 @@ class SimActionServer:
             result_service_qos_profile=SERVICE_QOS,
             cancel_service_qos_profile=SERVICE_QOS,
             result_timeout=result_timeout,
+            # Reentrant: a goal request held by accept_delay must not hold up this server's other
+            # requests, the other servers or sim_status (all would share the node's default group).
+            callback_group=clock.group,
         )
 
     # -- hooks for concrete servers ------------------------------------------------------------

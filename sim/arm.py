@@ -3,6 +3,11 @@
 Both servers drive the same arm, so a goal on either preempts a running goal on the other.
 Tracking is ideal (actual == desired). Goals naming unknown joints, exceeding joint limits or
 (trajectories) with non-increasing ``time_from_start`` are rejected.
+
+With ``mission-sim --ros2-control`` a third server drives the same arm: control_msgs'
+FollowJointTrajectory at ``joint_trajectory_controller/follow_joint_trajectory``, as ros2_control's
+joint_trajectory_controller serves it. Its tolerances are accepted and not checked (tracking is
+ideal); a multi-DOF trajectory is rejected.
 """
 from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import JointTrajectoryPoint
@@ -76,7 +81,8 @@ class Interpolation(Motion):
 
 
 class Trajectory(Interpolation):
-    def __init__(self, arm, goal, stamp):
+    def __init__(self, arm, goal, stamp, action_type=FollowJointTrajectory):
+        self.action_type = action_type
         traj = goal.trajectory
         start = [arm.positions[n] for n in traj.joint_names]
         knots = [(0.0, start)] + [(seconds_of(p.time_from_start), list(p.positions)) for p in traj.points]
@@ -86,7 +92,7 @@ class Trajectory(Interpolation):
         self._stamp = stamp
 
     def feedback(self):
-        fb = FollowJointTrajectory.Feedback()
+        fb = self.action_type.Feedback()
         fb.header.stamp = self._stamp()
         fb.joint_names = self.names
         t = to_duration(self.elapsed)
@@ -96,9 +102,9 @@ class Trajectory(Interpolation):
         return fb
 
     def result(self, outcome, message):
-        res = FollowJointTrajectory.Result()
+        res = self.action_type.Result()
         if outcome in ("aborted", "preempted"):
-            res.error_code = FollowJointTrajectory.Result.PATH_TOLERANCE_VIOLATED
+            res.error_code = self.action_type.Result.PATH_TOLERANCE_VIOLATED
         res.error_string = message
         return res
 
@@ -121,11 +127,17 @@ class Move(Interpolation):
 
 
 class FollowJointTrajectoryServer(SimActionServer):
-    def __init__(self, node, arm_resource, config, clock, faults, result_timeout):
-        super().__init__(node, FollowJointTrajectory, "follow_joint_trajectory", arm_resource, clock, faults,
-                         config["rate"], result_timeout)
+    """``follow_joint_trajectory`` of ``action_type`` (ours, or control_msgs' under ``name``)."""
+
+    def __init__(self, node, arm_resource, config, clock, faults, result_timeout,
+                 action_type=FollowJointTrajectory, name="follow_joint_trajectory"):
+        self.action_type = action_type
+        super().__init__(node, action_type, name, arm_resource, clock, faults, config["rate"], result_timeout)
 
     def validate(self, goal):
+        multi_dof = getattr(goal, "multi_dof_trajectory", None)
+        if multi_dof is not None and (multi_dof.joint_names or multi_dof.points):
+            return "multi-DOF trajectories are not simulated"
         traj = goal.trajectory
         if not traj.joint_names:
             return "trajectory names no joints"
@@ -143,7 +155,7 @@ class FollowJointTrajectoryServer(SimActionServer):
         return ""
 
     def start(self, goal):
-        return Trajectory(self.resource.state, goal, lambda: self.node.get_clock().now().to_msg())
+        return Trajectory(self.resource.state, goal, lambda: self.node.get_clock().now().to_msg(), self.action_type)
 
 
 class MoveArmServer(SimActionServer):
@@ -184,9 +196,19 @@ def joint_state_publisher(node, arm: Arm, rate_hz: float):
     return node.create_timer(1.0 / rate_hz, publish)
 
 
-def make_arm_servers(node, config, clock, faults_for, result_timeout):
+CONTROLLER_ACTION = "joint_trajectory_controller/follow_joint_trajectory"
+
+
+def make_arm_servers(node, config, clock, faults_for, result_timeout, control_type=None):
+    """The arm's servers and its joint_states timer; ``control_type`` (control_msgs'
+    FollowJointTrajectory) adds the ros2_control-style server, whose fault knobs are
+    ``joint_trajectory_controller.*``."""
     arm = Resource("arm", Arm(config))
-    return [
+    servers = [
         FollowJointTrajectoryServer(node, arm, config, clock, faults_for("follow_joint_trajectory"), result_timeout),
         MoveArmServer(node, arm, config, clock, faults_for("move_arm"), result_timeout),
-    ], joint_state_publisher(node, arm.state, config["rate"])
+    ]
+    if control_type is not None:
+        servers.append(FollowJointTrajectoryServer(node, arm, config, clock, faults_for("joint_trajectory_controller"),
+                                                   result_timeout, control_type, CONTROLLER_ACTION))
+    return servers, joint_state_publisher(node, arm.state, config["rate"])

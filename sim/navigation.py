@@ -2,6 +2,10 @@
 
 The base drives in a straight line toward the goal at ``speed`` m/s, then turns to the goal's yaw.
 Goals outside the map bounds or in another frame than ``frame`` are rejected.
+
+The action type is ours (mission_interfaces) by default, or Nav2's (``mission-sim --nav2``): both
+have the same goal and feedback; the result's ``error_code``/``error_msg`` are set where the type
+has them (Nav2 Humble's result is empty).
 """
 import math
 
@@ -31,8 +35,13 @@ class BaseState:
         self.x, self.y, self.yaw = x, y, yaw
 
 
+# NavigateToPose.Result.UNKNOWN of ours and of Nav2 (Jazzy and later).
+UNKNOWN_ERROR = 9000
+
+
 class Drive(Motion):
-    def __init__(self, base: BaseState, goal, frame: str, speed: float, clock_now):
+    def __init__(self, base: BaseState, goal, frame: str, speed: float, clock_now, action_type=NavigateToPose):
+        self.action_type = action_type
         self.base = base
         self.frame = frame
         self.speed = speed
@@ -58,7 +67,7 @@ class Drive(Motion):
         return False
 
     def feedback(self):
-        fb = NavigateToPose.Feedback()
+        fb = self.action_type.Feedback()
         fb.current_pose.header.frame_id = self.frame
         fb.current_pose.header.stamp = self._now()
         fb.current_pose.pose.position.x = self.base.x
@@ -71,21 +80,24 @@ class Drive(Motion):
         return fb
 
     def result(self, outcome, message):
-        res = NavigateToPose.Result()
-        if outcome != "succeeded":
-            res.error_code = NavigateToPose.Result.UNKNOWN
+        res = self.action_type.Result()
+        if outcome != "succeeded" and "error_code" in res.get_fields_and_field_types():
+            res.error_code = UNKNOWN_ERROR
             res.error_msg = f"{message}; stopped at ({self.base.x:.3f}, {self.base.y:.3f})"
         return res
 
 
 class NavigationServer(SimActionServer):
-    def __init__(self, node, config, clock, faults, result_timeout):
+    """``navigate_to_pose`` of ``action_type`` (ours, or nav2_msgs' NavigateToPose)."""
+
+    def __init__(self, node, config, clock, faults, result_timeout, action_type=NavigateToPose):
+        self.action_type = action_type
         self.frame = config["frame"]
         self.bounds = config["bounds"]
         self.speed = float(config["speed"])
         x, y, yaw = config["start"]
         base = Resource("base", BaseState(float(x), float(y), float(yaw)))
-        super().__init__(node, NavigateToPose, "navigate_to_pose", base, clock, faults,
+        super().__init__(node, action_type, "navigate_to_pose", base, clock, faults,
                          config["rate"], result_timeout)
         self._odom = node.create_publisher(Odometry, "odom", 10)
         self._odom_timer = node.create_timer(1.0 / config["rate"], self.publish_odom)
@@ -103,7 +115,8 @@ class NavigationServer(SimActionServer):
         return ""
 
     def start(self, goal):
-        return Drive(self.resource.state, goal, self.frame, self.speed, lambda: self.node.get_clock().now().to_msg())
+        return Drive(self.resource.state, goal, self.frame, self.speed, lambda: self.node.get_clock().now().to_msg(),
+                     self.action_type)
 
     def publish_odom(self):
         base = self.resource.state

@@ -1,9 +1,13 @@
 """One simulated robot: every server of one robot in one process, under one namespace.
 
-    mission-sim [--namespace robot1] [--config FILE] [--time-scale K] [--ros-args ...]
+    mission-sim [--namespace robot1] [--config FILE] [--time-scale K] [--nav2] [--ros2-control] [--ros-args ...]
 
 Servers (relative names, so they live under the namespace): navigate_to_pose, follow_joint_trajectory,
 move_arm (actions); health_check, calibrate, sim_status (services); odom, joint_states (topics).
+``--nav2``: navigate_to_pose is nav2_msgs' NavigateToPose, and Nav2's bt_navigator and amcl are
+stood in for (sim/nav2.py). ``--ros2-control``: control_msgs' FollowJointTrajectory at
+joint_trajectory_controller/follow_joint_trajectory as well. Both need their upstream packages
+(not on PyPI); without them the sim exits 2 naming the missing package.
 ``sim_status`` (std_srvs/Trigger) answers a JSON object with, per server, the goals it holds that
 have not reached a terminal state ("pending" + "active") and counts of what happened to its goals.
 Prints ``READY <namespace>`` on stdout once every server exists.
@@ -24,12 +28,15 @@ from sim.config import ConfigError, load_config
 from sim.faults import Faults
 from sim.navigation import NavigationServer
 from sim.services import SimServices
+from sim.upstream import UpstreamMissing, require
 
 NODE_NAME = "robot_sim"
 
 
 class SimRobot:
-    def __init__(self, node: Node, config: dict, time_scale: float = 1.0):
+    def __init__(self, node: Node, config: dict, time_scale: float = 1.0, nav_type=None, control_type=None):
+        """``nav_type``/``control_type``: nav2_msgs' NavigateToPose / control_msgs' FollowJointTrajectory
+        to serve (None: ours only)."""
         self.node = node
         self.clock = SimClock(node, time_scale)
         fault_config = config.get("faults") or {}
@@ -38,12 +45,14 @@ class SimRobot:
             return Faults(node, server, kind, fault_config.get(server) or {}, int(config["seed"]))
 
         result_timeout = int(config["result_timeout"])
+        nav_kwargs = {"action_type": nav_type} if nav_type is not None else {}
         self.navigation = NavigationServer(node, config["navigation"], self.clock, faults_for("navigate_to_pose"),
-                                           result_timeout)
-        arm_servers, self._joint_states = make_arm_servers(node, config["arm"], self.clock, faults_for, result_timeout)
+                                           result_timeout, **nav_kwargs)
+        arm_servers, self._joint_states = make_arm_servers(node, config["arm"], self.clock, faults_for, result_timeout,
+                                                           control_type)
         self.actions = [self.navigation, *arm_servers]
         self.services = SimServices(node, config, self.clock, faults_for)
-        node.create_service(Trigger, "sim_status", self._status)
+        node.create_service(Trigger, "sim_status", self._status, callback_group=self.clock.group)
 
     def status(self) -> dict:
         report = {server.name: server.status() for server in self.actions}
@@ -63,6 +72,12 @@ def parse_args(argv):
     parser.add_argument("--config", "-c", help="YAML file merged over the default configuration")
     parser.add_argument("--time-scale", "-t", type=float, default=1.0,
                         help="simulated seconds per wall second (default 1)")
+    parser.add_argument("--nav2", action="store_true",
+                        help="serve nav2_msgs/action/NavigateToPose on navigate_to_pose and answer "
+                             "BasicNavigator.waitUntilNav2Active() (needs nav2_msgs)")
+    parser.add_argument("--ros2-control", action="store_true",
+                        help="also serve control_msgs/action/FollowJointTrajectory at "
+                             "joint_trajectory_controller/follow_joint_trajectory (needs control_msgs)")
     return parser.parse_args(argv)
 
 
@@ -78,10 +93,21 @@ def main(argv=None):
     if args.time_scale <= 0:
         print("mission-sim: --time-scale must be positive", file=sys.stderr)
         return 2
+    try:
+        nav_type = require("nav2_msgs", "action", "NavigateToPose") if args.nav2 else None
+        control_type = require("control_msgs", "action", "FollowJointTrajectory") if args.ros2_control else None
+    except UpstreamMissing as exc:
+        print(f"mission-sim: {exc}", file=sys.stderr)
+        return 2
     rclpy.init(args=["mission-sim", *args_in])
     node = Node(NODE_NAME, namespace=args.namespace or None)
+    extra_nodes = []
     try:
-        SimRobot(node, config, args.time_scale)
+        robot = SimRobot(node, config, args.time_scale, nav_type, control_type)
+        if args.nav2:
+            from sim.nav2 import make_nav2_nodes
+            # Their own nodes, named as Nav2's; global arguments (remaps meant for robot_sim) kept off.
+            extra_nodes = make_nav2_nodes(node.get_namespace(), robot.navigation, use_global_arguments=False)
     except (ConfigError, KeyError, ValueError) as exc:
         print(f"mission-sim: bad configuration: {exc}", file=sys.stderr)
         node.destroy_node()
@@ -89,6 +115,8 @@ def main(argv=None):
         return 2
     executor = SingleThreadedExecutor()
     executor.add_node(node)
+    for extra in extra_nodes:
+        executor.add_node(extra)
     print(f"READY {node.get_namespace()}", flush=True)
     try:
         executor.spin()
@@ -99,6 +127,8 @@ def main(argv=None):
         # SIGINT must not interrupt the cleanup below.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         executor.shutdown()
+        for extra in extra_nodes:
+            extra.destroy_node()
         node.destroy_node()
         rclpy.try_shutdown()
     return 0

@@ -133,13 +133,14 @@ class GoalCall:
         return self.ros.wait(self.handle.cancel_goal_async(), timeout)
 
 
-def start_sim(ros: RosSession, namespace: str, timeout: float = 20.0, **kwargs) -> SimProcess:
+def start_sim(ros: RosSession, namespace: str, *extra, timeout: float = 20.0, **kwargs) -> SimProcess:
     """A new sim, ready for this session: READY printed, and one sim_status round trip done.
+    ``extra``: more mission-sim arguments (e.g. ``--nav2``).
 
     The round trip is retried: the first answer of a server that has only just appeared can be
     lost while DDS is still matching its endpoints to ours.
     """
-    sim = SimProcess(namespace, **kwargs)
+    sim = SimProcess(namespace, *extra, **kwargs)
     deadline = time.monotonic() + timeout
     client = ros.service_client(Trigger, sim.name("sim_status"), timeout=timeout)
     while True:

@@ -3,9 +3,11 @@ suite (test_executive.py, processes started by our own fixtures) and the launch_
 (test/launch/, processes started by ros2 launch) both run these, so they check the same things.
 """
 import json
+import pathlib
 
 from action_msgs.msg import GoalStatus
 
+from executive import runlog
 from harness import sim_status
 from mission_interfaces.action import ExecuteMission
 
@@ -60,3 +62,30 @@ def cancel_leaves_no_goal_in_flight(ros, sims, mission: str, parameters=(), whil
     assert result.outcome == RESULT.OUTCOME_CANCELED, explain(result)
     no_goal_left(ros, sims)
     return result
+
+
+def run_log(log_dir, call) -> list:
+    """The events of the run started for ``call``'s goal (found by its goal id)."""
+    goal_id = bytes(call.handle.goal_id.uuid).hex()
+    for events_file in sorted(pathlib.Path(log_dir).glob(f"*/{runlog.FILE_NAME}")):
+        events = runlog.read(events_file)
+        if events and events[0].get("goal_id") == goal_id:
+            return events
+    raise AssertionError(f"no run log for goal {goal_id} in {log_dir}")
+
+
+def check_log(events, outcome: str, results_lost: int = 0):
+    """The log tells the run as it happened: it starts and ends, every goal sent got its result
+    (but ``results_lost``, whose server vanished), and each status change starts from the status
+    the log last gave that behaviour."""
+    assert events[0]["event"] == "run_started"
+    assert events[-1]["event"] == "run_finished" and events[-1]["outcome"] == outcome, events[-1]
+    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
+    sent = {e["goal_id"] for e in events if e["event"] == "goal_sent"}
+    ended = {e["goal_id"] for e in events if e["event"] in ("result", "goal_rejected")}
+    assert ended <= sent and len(sent - ended) == results_lost, f"goals without a result: {sent - ended}"
+    last = {}
+    for e in events:
+        if e["event"] == "status":
+            assert e["previous"] == last.get(e["path"], "INVALID"), e
+            last[e["path"]] = e["status"]

@@ -16,6 +16,7 @@ from harness import SIM_TIME_SCALE, sim_status, start_sim, unique_name
 from mission_interfaces.msg import BehaviorState, TreeSnapshot
 
 RESULT = scenarios.RESULT
+check_log, run_log = scenarios.check_log, scenarios.run_log
 
 
 @pytest.fixture(scope="module")
@@ -39,33 +40,6 @@ def executive(ros_session, log_dir):
 
 def send(ros, executive, mission, parameters=()):
     return scenarios.send(ros, mission, parameters, action=executive.action_name)
-
-
-def run_log(log_dir, call) -> list:
-    """The events of the run started for ``call``'s goal (found by its goal id)."""
-    goal_id = bytes(call.handle.goal_id.uuid).hex()
-    for events_file in sorted(pathlib.Path(log_dir).glob(f"*/{runlog.FILE_NAME}")):
-        events = runlog.read(events_file)
-        if events and events[0].get("goal_id") == goal_id:
-            return events
-    raise AssertionError(f"no run log for goal {goal_id} in {log_dir}")
-
-
-def check_log(events, outcome: str, results_lost: int = 0):
-    """The log tells the run as it happened: it starts and ends, every goal sent got its result
-    (but ``results_lost``, whose server vanished), and each status change starts from the status
-    the log last gave that behaviour."""
-    assert events[0]["event"] == "run_started"
-    assert events[-1]["event"] == "run_finished" and events[-1]["outcome"] == outcome, events[-1]
-    assert [e["t"] for e in events] == sorted(e["t"] for e in events)
-    sent = {e["goal_id"] for e in events if e["event"] == "goal_sent"}
-    ended = {e["goal_id"] for e in events if e["event"] == "result"}
-    assert ended <= sent and len(sent - ended) == results_lost, f"goals without a result: {sent - ended}"
-    last = {}
-    for e in events:
-        if e["event"] == "status":
-            assert e["previous"] == last.get(e["path"], "INVALID"), e
-            last[e["path"]] = e["status"]
 
 
 @pytest.fixture

@@ -277,3 +277,35 @@ def test_cli_export(tmp_path):
     assert result.returncode == 0, result.stderr
     assert out.read_text().startswith('<root BTCPP_format="4" main_tree_to_execute="patrol">')
     assert mission_cli("validate", str(out)).returncode == 0
+
+
+def test_loading_and_discarding_missions_leaves_no_blackboard_clients():
+    """A long-lived executive loads a mission per goal: validation's throwaway leaves and each
+    finished run must unregister their blackboard clients from py_trees' class-wide registry."""
+    import py_trees
+
+    from executive.mission.compiler import compile_mission
+    from executive.mission.resolve import resolve
+    from executive.run import MissionRun
+
+    registry = py_trees.blackboard.Blackboard.clients
+    before = len(registry)
+    for _ in range(3):
+        mission = resolve(MISSIONS / "inspection.yaml", {})
+        assert len(registry) == before, "validation left blackboard clients behind"
+        run = MissionRun(mission, compile_mission(mission))
+        assert len(registry) > before
+        run.shutdown()
+        assert len(registry) == before
+
+
+def test_paths_tell_siblings_of_the_same_name_apart():
+    from executive.mission.compiler import compile_mission
+    from executive.mission.resolve import resolve_text
+    from executive.run import paths_of
+
+    text = ("name: twins\nrobot: r\ntree: {sequence: {children: [{navigate: {pose: {x: 1.0, y: 0.0}}}, "
+            "{navigate: {pose: {x: 0.0, y: 0.0}}}, {sequence: {name: navigate, children: [{wait: {seconds: 1}}]}}]}}\n")
+    root = compile_mission(resolve_text(text, MISSIONS, {}))
+    assert sorted(paths_of(root).values()) == ["twins", "twins/navigate", "twins/navigate#2", "twins/navigate#3",
+                                               "twins/navigate#3/wait"]

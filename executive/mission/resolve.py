@@ -242,11 +242,13 @@ class Resolver:
 
     def _check_interface(self, scope, node, at):
         """The leaf's type must be installed and its constant goal/request fields must fit it."""
+        from behaviors.leaf import release
         from behaviors.messages import InterfaceError
         from executive.mission import compiler
 
+        behaviour = compiler.build(node)
         try:
-            compiler.build(node).validate()
+            behaviour.validate()
         except InterfaceError as exc:
             if not exc.field:
                 self._error(scope, scope.doc, at + ["type"], exc.reason)
@@ -254,6 +256,8 @@ class Resolver:
                 section = "goal" if node.kind == "action" else "request"
                 self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
                             key=exc.unknown_field)
+        finally:
+            release(behaviour)
 
     def _pose(self, scope, name):
         """A named pose of the scope's file, parameters substituted, coordinates checked."""

@@ -1,0 +1,75 @@
+"""What the viewer reads from disk on its HTTP threads: finished (and running) runs in a log
+directory, one run's events for replay, and the names of missions the page may start."""
+import json
+import pathlib
+import re
+
+from executive import runlog
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+RUNS_LIMIT = 500
+TAIL_BYTES = 8192
+
+
+def _first_and_last(path: pathlib.Path):
+    """(first event, last event) of an events file without reading all of it; None for unreadable."""
+    with open(path, "rb") as f:
+        first = f.readline()
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - TAIL_BYTES))
+        lines = [line for line in f.read().splitlines() if line.strip()]
+
+    def parse(line):
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+    return parse(first), parse(lines[-1]) if lines else None
+
+
+def list_runs(log_dir) -> list:
+    """The runs under ``log_dir``, newest first: run_id, mission, wall (start, epoch s), outcome
+    ('' while a run has not finished) and seconds."""
+    directory = pathlib.Path(log_dir)
+    if not directory.is_dir():
+        return []
+    found = []
+    for events in directory.glob(f"*/{runlog.FILE_NAME}"):
+        try:
+            first, last = _first_and_last(events)
+        except OSError:
+            continue
+        if not first or first.get("event") != "run_started":
+            continue
+        finished = last if last and last.get("event") == "run_finished" else {}
+        found.append(dict(run_id=events.parent.name, mission=first.get("mission", "?"), wall=first.get("wall", 0),
+                          outcome=finished.get("outcome", ""), seconds=finished.get("seconds")))
+    found.sort(key=lambda r: r["wall"], reverse=True)
+    return found[:RUNS_LIMIT]
+
+
+def run_events(log_dir, run_id: str):
+    """The events of run ``run_id`` under ``log_dir``; None when there is no such run (ids are
+    checked to be plain directory names, so a request cannot reach outside ``log_dir``)."""
+    if not RUN_ID.fullmatch(run_id or ""):
+        return None
+    path = pathlib.Path(log_dir) / run_id / runlog.FILE_NAME
+    if not path.is_file():
+        return None
+    return runlog.read(path)
+
+
+def mission_names(*directories) -> list:
+    """Names of the missions (files with a top-level ``tree:``) in ``directories``, first wins."""
+    names = []
+    for directory in filter(None, directories):
+        for path in sorted(pathlib.Path(directory).glob("*.yaml")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError:
+                continue
+            # A library of subtrees (common.yaml) has no top-level tree and cannot be run.
+            if re.search(r"^tree:", text, re.MULTILINE) and path.stem not in names:
+                names.append(path.stem)
+    return names

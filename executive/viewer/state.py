@@ -1,0 +1,121 @@
+"""What the browser viewer shows of a run, as plain JSON-able dicts built on the executor thread.
+
+Nothing here keeps a reference to a py_trees or rclpy object: :func:`snapshot` copies what the page
+needs (the HTTP threads read only these copies), and :class:`EventTail` reads the run log's new
+lines for the timeline.
+"""
+import json
+import pathlib
+
+from py_trees.common import Status
+
+from behaviors.messages import to_data
+from executive.run import kind_of
+
+VALUE_LIMIT = 200       # characters of a blackboard value's repr
+BLACKBOARD_LIMIT = 200  # keys shown
+FEEDBACK_LIMIT = 500
+DATA_LIMIT = 1000       # characters of a running action's latest feedback message, as JSON
+
+
+def safe_repr(value, limit: int = VALUE_LIMIT) -> str:
+    """``repr(value)``, cut to ``limit`` characters; a repr that raises is named, not propagated."""
+    try:
+        text = repr(value)
+    except Exception as exc:        # a user's object with a broken __repr__ must not stop the tick
+        text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def active_ids(run) -> set:
+    """Ids of the behaviours from the run's root down to its tip (the active path)."""
+    tip = run.root.tip()
+    ids = set()
+    while tip is not None:
+        ids.add(tip.id)
+        if tip is run.root:
+            break
+        tip = tip.parent
+    return ids
+
+
+def feedback_data(behaviour) -> str:
+    """The latest action feedback message of a running action leaf as compact JSON ('' if none)."""
+    message = getattr(behaviour, "feedback", None)
+    if message is None or behaviour.status != Status.RUNNING:
+        return ""
+    try:
+        text = json.dumps(to_data(message), default=str, separators=(",", ":"))
+    except (TypeError, ValueError):
+        text = safe_repr(message, DATA_LIMIT)
+    return text if len(text) <= DATA_LIMIT else text[:DATA_LIMIT - 1] + "…"
+
+
+def blackboard(storage: dict) -> dict:
+    """The blackboard's keys (sorted) with their values' reprs."""
+    keys = sorted(storage, key=str)[:BLACKBOARD_LIMIT]
+    return {str(k): safe_repr(storage[k]) for k in keys}
+
+
+def result_of(run):
+    if run.result is None:
+        return None
+    return dict(outcome=run.result.outcome, failed_behavior=run.result.failed_behavior,
+                message=run.result.message)
+
+
+def snapshot(run, storage: dict) -> dict:
+    """The run as the page draws it: the tree in pre-order (``parent`` is an index into ``nodes``,
+    -1 for the root), the active path, the blackboard ``storage``, state, progress and result."""
+    active = active_ids(run)
+    index = {}
+    nodes = []
+    for b in run.behaviours:
+        index[b.id] = len(nodes)
+        parent = index.get(b.parent.id, -1) if b.parent is not None and b is not run.root else -1
+        nodes.append(dict(id=index[b.id], parent=parent, name=b.name, kind=kind_of(b), leaf=not b.children,
+                          path=run.paths[b.id], status=b.status.name, active=b.id in active,
+                          feedback=(b.feedback_message or "")[:FEEDBACK_LIMIT],
+                          data=feedback_data(b) if not b.children else ""))
+    return dict(live=True, mission=run.mission.name, file=str(run.mission.file or ""), run_id=run.run_id,
+                state=run.state, tick=run.ticks, elapsed=round(run.elapsed(), 3),
+                progress=round(run.progress(), 4), active_path=run.active_path(), nodes=nodes,
+                running=[n["path"] for n in nodes if n["leaf"] and n["status"] == Status.RUNNING.name],
+                blackboard=blackboard(storage), result=result_of(run))
+
+
+def idle() -> dict:
+    """What a live executive with no run yet shows."""
+    return dict(live=True, state="idle", nodes=[], blackboard={}, result=None, run_id="")
+
+
+class EventTail:
+    """The complete lines appended to a run's events.jsonl since the last call. The log flushes
+    each event as written, so reading it back is the one place the timeline can come from without
+    hooking every writer."""
+
+    def __init__(self, path):
+        self.path = pathlib.Path(path) if path else None
+        self._offset = 0
+        self._partial = b""
+
+    def read(self) -> list:
+        """The new events (dicts); [] when there is no log or nothing new."""
+        if self.path is None:
+            return []
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
+        except OSError:
+            return []
+        self._offset += len(data)
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()     # an unfinished last line waits for its end
+        events = []
+        for line in lines:
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue                # not the viewer's business to fail on a bad line
+        return events
