@@ -52,7 +52,7 @@ def send_missions(executive, sim, count: int, samples: list):
 
     from mission_interfaces.action import ExecuteMission
 
-    node = rclpy.create_node("bench_soak_client")
+    node = rclpy.create_node(f"bench_soak_client_{len(samples)}")   # unique: one node per call
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     client = ActionClient(node, ExecuteMission, executive.action_name)

@@ -1,7 +1,9 @@
 """Child processes: simulated robots (``mission-sim``) and executives (``mission-executive``).
 
 A child is ready once it prints ``READY``; every wait has a deadline, and stopping sends SIGINT
-first (clean DDS shutdown) and SIGKILL only if the child does not exit in time.
+first (clean DDS shutdown) and SIGKILL only if the child does not exit in time. ``wrapper`` is a
+command to run the child under (``ip netns exec NAME``); it must exec the child, so that signals
+reach it.
 
 A child runs with the package's Fast DDS profile (``executive/dds/fastdds_profile.xml``) unless the
 environment names another one: besides the 3 s lease, it lets the sim's servers wait long enough for
@@ -114,9 +116,9 @@ class SimProcess(ChildProcess):
     program = "mission-sim"
 
     def __init__(self, namespace: str, *extra, config: dict = None, time_scale: float = 1.0,
-                 timeout: float = 20.0, env: dict = None):
+                 timeout: float = 20.0, env: dict = None, wrapper=()):
         self.namespace = namespace.strip("/")
-        args = [str(BIN / "mission-sim"), "--namespace", self.namespace, "--time-scale", str(time_scale), *extra]
+        args = [*wrapper, str(BIN / "mission-sim"), "--namespace", self.namespace, "--time-scale", str(time_scale), *extra]
         if config is not None:
             fd, self._config_path = tempfile.mkstemp(suffix=".yaml", prefix="sim_config_")
             with os.fdopen(fd, "w") as f:
@@ -143,12 +145,12 @@ class ExecutiveProcess(ChildProcess):
     program = "mission-executive"
 
     def __init__(self, params: dict = None, namespace: str = "", node_name: str = "mission_executive",
-                 timeout: float = 20.0, env: dict = None):
+                 timeout: float = 20.0, env: dict = None, wrapper=()):
         self.namespace = namespace.strip("/")
         prefix = f"/{self.namespace}" if self.namespace else ""
         self.node_name = f"{prefix}/{node_name}"
         self.action_name = f"{prefix}/execute_mission"
-        args = [str(BIN / "mission-executive"), "--ros-args", "-r", f"__node:={node_name}"]
+        args = [*wrapper, str(BIN / "mission-executive"), "--ros-args", "-r", f"__node:={node_name}"]
         if self.namespace:
             args += ["-r", f"__ns:={prefix}"]
         for key, value in (params or {}).items():

@@ -22,6 +22,7 @@ command -v make >/dev/null || missing+=(make)
 command -v dot >/dev/null || missing+=(graphviz)   # mission render --format svg|png
 command -v chromium >/dev/null || missing+=(chromium)               # the viewer's browser tests
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v ip >/dev/null || missing+=(iproute2)            # the two-host test (network namespaces)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing apt packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
