@@ -94,6 +94,26 @@ def test_snapshots_show_the_finished_tree(ros, sim, executive):
     assert {b.kind for b in snapshot.behaviors} >= {"navigate", "move_arm", "health_check"}
 
 
+def test_a_subscriber_sees_the_tree_change_while_the_mission_runs(ros, sim, executive):
+    """Snapshots are built only while someone subscribes: one who does sees the running tree."""
+    from executive.snapshots import SNAPSHOT_QOS
+    received = []
+    sub = ros.node.create_subscription(TreeSnapshot, f"{executive.node_name}/tree_snapshots", received.append,
+                                       SNAPSHOT_QOS)
+    try:
+        ros.spin_until(lambda: sub.get_publisher_count() > 0, 10.0, "the snapshot publisher")
+        call = send(ros, executive, "inspection", [f"robot={sim.namespace}"])
+        call.result(60)
+        ros.spin_until(lambda: received and received[-1].behaviors[0].status == BehaviorState.SUCCESS, 10.0,
+                       "the final snapshot")
+    finally:
+        ros.node.destroy_subscription(sub)
+    ours = [m for m in received if m.run_id == received[-1].run_id]
+    running = {b.name for m in ours for b in m.behaviors if b.status == BehaviorState.RUNNING}
+    assert {"inspection", "check health", "return to dock"} <= running, running
+    assert len({m.tick for m in ours}) >= 5
+
+
 @pytest.mark.parametrize("fault, mission, path_end, words", [
     ({"health.unhealthy": ["lidar"]}, "inspection", "check health", ["response", "lidar"]),
     ({"navigate_to_pose.abort_probability": 1.0}, "patrol", "drive to north", ["aborted", "abort_probability"]),
