@@ -26,6 +26,50 @@ from executive.paths import fastdds_profile
 BIN = pathlib.Path(sys.executable).parent
 
 
+class Lines:
+    """A stream's lines, read on a thread of their own so that waiting for one has a deadline."""
+
+    def __init__(self, stream, label: str = "the child"):
+        self.label = label
+        self.seen = []              # every line read so far
+        self._queue = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream):
+        for line in stream:
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def until(self, text: str, timeout: float, anywhere: bool = False) -> str:
+        """The next line that starts with (or, ``anywhere``, contains) ``text``, without its newline;
+        lines before it are skipped. TimeoutError after ``timeout`` s; EOFError if the stream ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"{self.label} printed no line with {text!r} within {timeout} s: "
+                                   f"{''.join(self.seen[-20:])}") from None
+            if line is None:
+                self._queue.put(None)       # still ended for the next caller
+                raise EOFError(f"{self.label} ended before printing {text!r}: {''.join(self.seen[-20:])}")
+            self.seen.append(line)
+            if (text in line) if anywhere else line.startswith(text):
+                return line.rstrip("\n")
+
+    def available(self) -> str:
+        """The lines read so far and not yet waited for."""
+        lines = []
+        while not self._queue.empty():
+            line = self._queue.get()
+            if line is None:
+                self._queue.put(None)
+                break
+            self.seen.append(line)
+            lines.append(line)
+        return "".join(lines)
+
+
 class ChildProcess:
     """A program that prints ``READY`` once it serves; started in its own session so that a
     terminal's Ctrl-C reaches only us, and we stop it in order."""
@@ -39,31 +83,18 @@ class ChildProcess:
         env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      env=env, start_new_session=True)
-        self._lines = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        self._wait_ready(timeout)
-
-    def _read(self):
-        for line in self.proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
+        self.lines = Lines(self.proc.stdout, self.label)
+        try:
+            self.lines.until("READY", timeout)
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"{self.label} not ready within {timeout} s: {self.stderr()}") from None
+        except EOFError:
+            raise RuntimeError(f"{self.label} exited with {self.proc.wait()}: {self.stderr()}") from None
 
     @property
     def label(self) -> str:
         return self.program
-
-    def _wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                self.stop()
-                raise TimeoutError(f"{self.label} not ready within {timeout} s: {self.stderr()}")
-            if line is None:
-                raise RuntimeError(f"{self.label} exited with {self.proc.wait()}: {self.stderr()}")
-            if line.startswith("READY"):
-                return
 
     def stderr(self) -> str:
         self._stderr.seek(0)
@@ -71,27 +102,15 @@ class ChildProcess:
 
     def output(self) -> str:
         """What the child printed after READY (read so far)."""
-        lines = []
-        while not self._lines.empty():
-            line = self._lines.get()
-            if line is not None:
-                lines.append(line)
-        return "".join(lines)
+        return self.lines.available()
 
     def wait_line(self, prefix: str, timeout: float) -> str:
-        """The next line the child prints (after READY) that starts with ``prefix``; lines before
-        it are dropped. TimeoutError if none comes in ``timeout`` s, RuntimeError if the child ends."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise TimeoutError(f"{self.label} printed no line starting {prefix!r} within {timeout} s") from None
-            if line is None:
-                self._lines.put(None)
-                raise RuntimeError(f"{self.label} ended before printing {prefix!r}: {self.stderr()}")
-            if line.startswith(prefix):
-                return line.rstrip("\n")
+        """The next line the child prints that starts with ``prefix`` (see :meth:`Lines.until`);
+        RuntimeError, with its stderr, if the child ends first."""
+        try:
+            return self.lines.until(prefix, timeout)
+        except EOFError as exc:
+            raise RuntimeError(f"{exc} {self.stderr()}") from None
 
     def wait_exit(self, timeout: float) -> int:
         return self.proc.wait(timeout=timeout)

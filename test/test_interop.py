@@ -190,21 +190,18 @@ def test_mission_send_reports_a_missing_executive_in_one_line():
 
 # -- mission-sim without the upstream packages ----------------------------------------------------
 
-@pytest.mark.skipif(HAVE_NAV2_MSGS, reason="nav2_msgs is installed: this checks the message without it")
-def test_sim_nav2_without_nav2_msgs_fails_clearly():
-    done = subprocess.run([str(BIN / "mission-sim"), "--nav2"], capture_output=True, text=True, timeout=60)
+@pytest.mark.parametrize("option, package", [
+    pytest.param("--nav2", "nav2_msgs", marks=pytest.mark.skipif(
+        HAVE_NAV2_MSGS, reason="nav2_msgs is installed: this checks the message without it")),
+    pytest.param("--ros2-control", "control_msgs", marks=pytest.mark.skipif(
+        HAVE_CONTROL_MSGS, reason="control_msgs is installed: this checks the message without it")),
+])
+def test_sim_option_without_its_package_fails_clearly(option, package):
+    done = subprocess.run([str(BIN / "mission-sim"), option], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and not done.stdout
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--nav2 needs the ROS package nav2_msgs, which is not installed" in lines[0]
-    assert "ros-$ROS_DISTRO-nav2-msgs" in lines[0]
-
-
-@pytest.mark.skipif(HAVE_CONTROL_MSGS, reason="control_msgs is installed: this checks the message without it")
-def test_sim_ros2_control_without_control_msgs_fails_clearly():
-    done = subprocess.run([str(BIN / "mission-sim"), "--ros2-control"], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and not done.stdout
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--ros2-control needs the ROS package control_msgs, which is not installed" in lines[0]
+    assert len(lines) == 1 and f"{option} needs the ROS package {package}, which is not installed" in lines[0]
+    assert f"ros-$ROS_DISTRO-{package.replace('_', '-')}" in lines[0], lines[0]
 
 
 @pytest.mark.skipif(HAVE_NAV2_MSGS, reason="nav2_msgs is installed: this checks the error without it")

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from executive.launcher import BIN, ExecutiveProcess, SimProcess
+from executive.launcher import BIN, ExecutiveProcess, Lines, SimProcess
 
 TIME_SCALE = 2.0
 
@@ -135,24 +135,6 @@ def send(hosts, tmp_path):
                             env=hosts.env(hosts.executive))
 
 
-def read_until(proc, fragment: str, timeout: float) -> list:
-    """Lines of ``proc``'s stdout up to one containing ``fragment``; fails after ``timeout`` s."""
-    import selectors
-
-    lines, deadline = [], time.monotonic() + timeout
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                line = proc.stdout.readline()
-                if not line:
-                    break
-                lines.append(line)
-                if fragment in line:
-                    return lines
-    raise AssertionError(f"no line with {fragment!r} within {timeout} s: {''.join(lines)}")
-
-
 def test_mission_across_hosts_and_a_cut_link(hosts, robots, executive, tmp_path):
     # 1. Across the link, the two-robot mission succeeds.
     proc = send(hosts, tmp_path)
@@ -163,14 +145,14 @@ def test_mission_across_hosts_and_a_cut_link(hosts, robots, executive, tmp_path)
     # 2. The link is cut while both robots drive: the mission fails within the lease (3 s) plus
     #    the leaves' 0.5 s check, naming the server that disappeared.
     proc = send(hosts, tmp_path)
-    read_until(proc, " out", 60)
+    lines = Lines(proc.stdout, "mission send")
+    lines.until(" out", 60, anywhere=True)          # a robot is driving
     hosts.cut()
     cut_at = time.monotonic()
-    out, err = proc.communicate(timeout=60)
+    failed = lines.until("mission failed", 60)
     noticed = time.monotonic() - cut_at
-    assert proc.returncode == 1, out + err
-    assert "mission failed" in out and "disappeared" in out, out + err
-    assert "/site_r1/" in out or "/site_r2/" in out, out
+    assert proc.wait(30) == 1, proc.stderr.read()
+    assert "disappeared" in failed and ("/site_r1/" in failed or "/site_r2/" in failed), failed
     assert noticed < 15, f"the cut was reported only after {noticed:.1f} s"
 
     # 3. The link comes back: the robots are found again and the mission succeeds.

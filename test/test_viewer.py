@@ -20,7 +20,7 @@ import pytest
 
 import scenarios
 from executive import runlog
-from executive.launcher import BIN, ExecutiveProcess
+from executive.launcher import BIN, ExecutiveProcess, Lines
 from executive.mission.compiler import compile_mission, seed_blackboard
 from executive.mission.resolve import resolve_text
 from executive.run import MissionRun
@@ -120,29 +120,6 @@ def statuses(snapshot) -> dict:
 
 def running_leaf(snapshot) -> bool:
     return any(n["leaf"] and n["status"] == "RUNNING" for n in snapshot["nodes"])
-
-
-class Lines:
-    """Standard output of a child process, line by line, with deadlines."""
-
-    def __init__(self, proc):
-        self.proc, self.seen, self._queue = proc, [], queue.Queue()
-        threading.Thread(target=lambda: [self._queue.put(line) for line in proc.stdout] + [self._queue.put(None)],
-                         daemon=True).start()
-
-    def until(self, prefix: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise TimeoutError(f"no line {prefix!r} within {timeout} s: {''.join(self.seen)}") from None
-            if line is None:
-                raise AssertionError(f"exited ({self.proc.wait()}) before {prefix!r}: {''.join(self.seen)}"
-                                     f"{self.proc.stderr.read()}")
-            self.seen.append(line)
-            if line.startswith(prefix):
-                return line.strip()
 
 
 def start(args, **kwargs):
@@ -293,7 +270,7 @@ def test_mission_run_viewer_keeps_the_final_state_and_is_read_only(tmp_path):
     proc = start(["mission", "run", "inspection", "--sim", "--time-scale", "8", "--viewer", "--port", "0",
                   "--linger", "120", "--log-dir", str(tmp_path)])
     try:
-        lines = Lines(proc)
+        lines = Lines(proc.stdout)
         url = url_of(lines.until("viewer: http", 60))
         assert url.startswith("http://127.0.0.1:")
         lines.until("viewer: showing the final state", 60)
@@ -318,7 +295,7 @@ def test_mission_view_replays_logs_without_an_executive(tmp_path):
     assert report.returncode == 0 and "tree=" not in report.stdout, report.stdout + report.stderr
     proc = start(["mission", "view", run_dir.name, "--log-dir", str(tmp_path / "logs"), "--port", "0"])
     try:
-        line = Lines(proc).until("viewer: http", 30)
+        line = Lines(proc.stdout).until("viewer: http", 30)
         assert line.split()[1].endswith(f"#run={run_dir.name}")
         url = url_of(line)
         assert get(url + "api/config")[1] == {"live": False, "control": False, "missions": []}
