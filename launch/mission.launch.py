@@ -6,8 +6,8 @@
 Arguments: mission (name, path, or empty to only serve goals), parameters (comma-separated
 name=value overrides for that mission), sim (start sim.launch.py first), robots (with sim; 0 = as
 many as the mission's robot parameters need, i.e. 1, or 2 for multi_robot_patrol), time_scale
-(with sim), tick_rate, goal_policy, log_dir, missions_dir. With a mission and
-exit_when_done:=true the launch ends when the mission does.
+(with sim), tick_rate, goal_policy, log_dir, missions_dir, viewer and viewer_port (the browser
+viewer on 127.0.0.1). With a mission and exit_when_done:=true the launch ends when the mission does.
 Bad arguments stop the launch with one clear error before any process starts.
 """
 import os
@@ -55,6 +55,9 @@ def _actions(context):
                            lambda v: v in ("reject", "preempt"))
     sim = _checked("sim", get("sim"), _boolean, "true or false")
     exit_when_done = _checked("exit_when_done", get("exit_when_done"), _boolean, "true or false") and bool(mission)
+    viewer = _checked("viewer", get("viewer"), _boolean, "true or false")
+    viewer_port = _checked("viewer_port", get("viewer_port"), int, "a port number (0: any free one)",
+                           lambda v: 0 <= v <= 65535)
     actions = []
     # The package's Fast DDS profile, as `mission run` gives its children (see executive/launcher.py):
     # a 3 s lease, and servers that wait for a just-discovered client instead of dropping its answer.
@@ -69,7 +72,8 @@ def _actions(context):
             launch_arguments={"robots": str(robots), "time_scale": get("time_scale")}.items()))
     overrides = [p.strip() for p in get("parameters").split(",") if p.strip()]
     parameters = {"tick_rate": tick_rate, "goal_policy": goal_policy, "log_dir": get("log_dir"),
-                  "missions_dir": get("missions_dir"), "mission": mission, "exit_when_done": exit_when_done}
+                  "missions_dir": get("missions_dir"), "mission": mission, "exit_when_done": exit_when_done,
+                  "viewer": viewer, "viewer_port": viewer_port}
     if overrides:
         parameters["mission_parameters"] = overrides
     executive = Node(package="mission_executive", executable="mission-executive", name="mission_executive",
@@ -94,5 +98,7 @@ def generate_launch_description():
         DeclareLaunchArgument("missions_dir", default_value="", description="more missions, searched first"),
         DeclareLaunchArgument("exit_when_done", default_value="false",
                               description="with a mission: end the launch when it ends"),
+        DeclareLaunchArgument("viewer", default_value="false", description="serve the browser viewer on 127.0.0.1"),
+        DeclareLaunchArgument("viewer_port", default_value="8765", description="the viewer's port (0: any free one)"),
         OpaqueFunction(function=_actions),
     ])
