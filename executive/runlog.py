@@ -37,6 +37,7 @@ class RunLog:
         self.path = self.directory / FILE_NAME
         self._file = open(self.path, "a", encoding="utf-8")
         self._start = time.monotonic()
+        self.listeners = []     # callables(JSON text of an event), told of each event as it is written
 
     def elapsed(self) -> float:
         return time.monotonic() - self._start
@@ -45,8 +46,11 @@ class RunLog:
         if self._file is None:
             return
         record = {"t": round(self.elapsed(), 4), "wall": round(time.time(), 4), "event": event, **data}
-        self._file.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
+        text = json.dumps(record, default=str, separators=(",", ":"))
+        self._file.write(text + "\n")
         self._file.flush()
+        for listener in self.listeners:
+            listener(text)
 
     def close(self):
         if self._file is not None:

@@ -26,6 +26,7 @@ from executive.mission.resolve import resolve_text
 from executive.run import MissionRun
 from executive.runlog import RunLog
 from executive.viewer import state
+from executive.viewer.hub import Feed, Hub
 from harness import unique_name
 
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
@@ -157,9 +158,11 @@ def test_snapshot_follows_a_run_and_the_log_holds_the_tree(tmp_path):
     py_trees.blackboard.Blackboard.storage.clear()
     run = MissionRun(model, root, RunLog(tmp_path, model.name))
     seed_blackboard(model)
-    tail = state.EventTail(run.log.path)
+    hub = Hub(state.idle())
+    feed = Feed(hub)        # the listener the viewer gives the executive
     root.tick_once()
     run.after_tick()
+    feed(run)
     live = state.snapshot(run, py_trees.blackboard.Blackboard.storage)
     assert [n["path"] for n in live["nodes"]] == ["local", "local/pause", "local/mark", "local/charged"]
     assert [n["parent"] for n in live["nodes"]] == [-1, 0, 0, 0]
@@ -167,7 +170,7 @@ def test_snapshot_follows_a_run_and_the_log_holds_the_tree(tmp_path):
     assert [n["path"] for n in live["nodes"] if n["active"]] == ["local", "local/pause"]
     assert live["active_path"] == "local/pause" and live["running"] == ["local/pause"]
     assert live["blackboard"] == {"/battery": "80"} and live["result"] is None
-    first = tail.read()
+    first = [json.loads(e) for e in hub.events]
     assert first[0]["event"] == "run_started"
     assert first[0]["tree"] == [{k: n[k] for k in ("path", "name", "kind", "leaf", "parent")} for n in live["nodes"]]
     deadline = time.monotonic() + 10
@@ -179,8 +182,10 @@ def test_snapshot_follows_a_run_and_the_log_holds_the_tree(tmp_path):
     json.dumps(done)        # JSON-able as it is
     assert set(statuses(done).values()) == {"SUCCESS"} and done["result"]["outcome"] == "succeeded"
     assert done["blackboard"]["/visited"] == "True" and done["progress"] == 1.0
-    later = tail.read()
-    assert later[-1]["event"] == "run_finished" and "run_started" not in [e["event"] for e in later]
+    feed(run)
+    every = [json.loads(e) for e in hub.events]
+    assert every[:len(first)] == first and every[-1]["event"] == "run_finished"
+    assert every == runlog.read(run.log.path), "the timeline is the log, each event once"
 
 
 def test_safe_repr_truncates_and_survives_broken_values():

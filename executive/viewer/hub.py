@@ -3,7 +3,7 @@
 - :class:`Hub` holds the newest snapshot (already JSON text) and the run's log events; the
   executor thread publishes, HTTP threads wait on a condition for a newer version.
 - :class:`Feed` is the executive's listener: on the executor thread it copies the run into a
-  snapshot and reads the log's new events.
+  snapshot and hands over the events its log has written since.
 - :class:`Control` carries cancel and start requests from HTTP threads to the executor thread
   (a guard condition wakes the executor; ``trigger()`` is thread-safe) and their answers back.
 """
@@ -14,7 +14,7 @@ import time
 
 import py_trees
 
-from executive import run as runs
+from executive import run as runs, runlog
 from executive.viewer import state
 
 EVENT_LIMIT = 20000     # events of one run kept for the live timeline (the log keeps them all)
@@ -37,10 +37,9 @@ class Hub:
         with self._cond:
             self.clients += delta
 
-    def publish(self, snapshot: dict, events=(), run_id: str = ""):
-        """Executor thread: a new snapshot and the events logged since the last one."""
+    def publish(self, snapshot: dict, encoded=(), run_id: str = ""):
+        """Executor thread: a new snapshot and the events (JSON text) logged since the last one."""
         text = json.dumps(snapshot, default=str)
-        encoded = [json.dumps(e, default=str) for e in events]
         with self._cond:
             if run_id != self.run_id:
                 self.run_id, self.events = run_id, []
@@ -68,20 +67,25 @@ class Feed:
     def __init__(self, hub: Hub):
         self.hub = hub
         self._run = None
-        self._tail = state.EventTail(None)
+        self._events = []       # JSON text of the run's events not yet published
         self._last = 0.0
 
     def __call__(self, run):
         now = time.monotonic()
         if run is not self._run:
             self._run = run
-            self._tail = state.EventTail(run.log.path if run.log is not None else None)
+            # The events the run logged before its first tick (run_started) are read back once;
+            # later ones arrive as the log writes them.
+            self._events = [json.dumps(e, default=str) for e in runlog.read(run.log.path)] if run.log else []
+            if run.log is not None:
+                run.log.listeners.append(self._events.append)
         elif not self.hub.clients and not run.done and now - self._last < UNWATCHED_PERIOD:
             return      # nobody watches: a snapshot costs ~10 us per behaviour, so keep /api/state roughly fresh only
         self._last = now
         # The blackboard's storage is read here, on the executor thread, and nowhere else.
         snapshot = state.snapshot(run, py_trees.blackboard.Blackboard.storage)
-        self.hub.publish(snapshot, self._tail.read(), run.run_id)
+        events, self._events[:] = list(self._events), []
+        self.hub.publish(snapshot, events, run.run_id)
 
 
 class _Job:

@@ -1,11 +1,9 @@
 """What the browser viewer shows of a run, as plain JSON-able dicts built on the executor thread.
 
 Nothing here keeps a reference to a py_trees or rclpy object: :func:`snapshot` copies what the page
-needs (the HTTP threads read only these copies), and :class:`EventTail` reads the run log's new
-lines for the timeline.
+needs (the HTTP threads read only these copies).
 """
 import json
-import pathlib
 
 from py_trees.common import Status
 
@@ -87,35 +85,3 @@ def snapshot(run, storage: dict) -> dict:
 def idle() -> dict:
     """What a live executive with no run yet shows."""
     return dict(live=True, state="idle", nodes=[], blackboard={}, result=None, run_id="")
-
-
-class EventTail:
-    """The complete lines appended to a run's events.jsonl since the last call. The log flushes
-    each event as written, so reading it back is the one place the timeline can come from without
-    hooking every writer."""
-
-    def __init__(self, path):
-        self.path = pathlib.Path(path) if path else None
-        self._offset = 0
-        self._partial = b""
-
-    def read(self) -> list:
-        """The new events (dicts); [] when there is no log or nothing new."""
-        if self.path is None:
-            return []
-        try:
-            with open(self.path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read()
-        except OSError:
-            return []
-        self._offset += len(data)
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()     # an unfinished last line waits for its end
-        events = []
-        for line in lines:
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                continue                # not the viewer's business to fail on a bad line
-        return events
