@@ -36,14 +36,15 @@ class ClientPool:
         self._clients.clear()
 
 
-def release(behaviour):
-    """Shut ``behaviour`` down and unregister its blackboard clients. py_trees keeps every client
-    in a class-wide registry until it is unregistered, so a long-lived executive that did not
-    would keep one per leaf of every mission it ever loaded."""
-    behaviour.shutdown()
-    for client in behaviour.blackboards:
-        client.unregister(clear=False)
-    behaviour.blackboards = []
+def release(root):
+    """Shut down ``root`` and everything under it, and unregister their blackboard clients.
+    py_trees keeps every client in a class-wide registry until it is unregistered, so a
+    long-lived executive that did not would keep one per leaf of every mission it ever loaded."""
+    for behaviour in root.iterate():
+        behaviour.shutdown()
+        for client in behaviour.blackboards:
+            client.unregister(clear=False)
+        behaviour.blackboards = []
 
 
 def _no_events(behaviour, name, data):

@@ -27,11 +27,10 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
+from executive.server import OUTCOMES
 from mission_interfaces.action import ExecuteMission
 
-OUTCOME_NAMES = {ExecuteMission.Result.OUTCOME_SUCCEEDED: "succeeded", ExecuteMission.Result.OUTCOME_FAILED: "failed",
-                 ExecuteMission.Result.OUTCOME_INVALID: "invalid", ExecuteMission.Result.OUTCOME_CANCELED: "canceled",
-                 ExecuteMission.Result.OUTCOME_UNREACHABLE: "unreachable"}
+OUTCOME_NAMES = {code: name for name, code in OUTCOMES.items()}    # the server's own table, read back
 SERVER_GONE_AFTER = 2.0    # s the action server may be missing from the graph before a goal counts as lost
 SPIN_STEP = 0.05           # s: the longest one spin waits, so deadlines are kept to about this
 

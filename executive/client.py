@@ -10,7 +10,6 @@ import sys
 
 from executive import paths
 
-EXIT_CODES = {"succeeded": 0, "failed": 1, "invalid": 2, "canceled": 130, "unreachable": 3}
 
 
 def send(args) -> int:
@@ -21,6 +20,7 @@ def send(args) -> int:
     from rclpy.signals import SignalHandlerOptions
 
     from executive.api import Executive, ExecutiveError
+    from executive.node import EXIT_CODES
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
     mission = args.mission

@@ -245,8 +245,7 @@ class MissionRun:
 
     def shutdown(self):
         """Release the leaves' clients; call once the run is done and its tree discarded."""
-        for behaviour in self.behaviours:
-            release(behaviour)
+        release(self.root)
 
 
 def invalid(errors) -> RunResult:

@@ -29,11 +29,6 @@ OUTCOMES = {runs.SUCCEEDED: ExecuteMission.Result.OUTCOME_SUCCEEDED, runs.FAILED
 SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
-def release_tree(root):
-    for behaviour in root.iterate():
-        release(behaviour)
-
-
 def goal_id_of(goal_handle) -> str:
     return bytes(goal_handle.goal_id.uuid).hex()
 
@@ -106,7 +101,7 @@ class MissionServer:
         """Forget what ``_on_goal`` loaded for a request that will not run."""
         _, loaded = self._loaded.pop(id(goal_request), (None, None))
         if loaded is not None and not isinstance(loaded, runs.RunResult):
-            release_tree(loaded[1])
+            release(loaded[1])
 
     async def _execute(self, goal_handle):
         gid = goal_id_of(goal_handle)
@@ -124,7 +119,7 @@ class MissionServer:
                 await self._ended_future(current)
             if goal_handle.is_cancel_requested or self._latest != gid:
                 if loaded is not None:
-                    release_tree(loaded[1])
+                    release(loaded[1])
                 message = "cancelled before it started" if goal_handle.is_cancel_requested else \
                     f"preempted by goal {self._latest[:8]} before it started"
                 return self._end(goal_handle, runs.RunResult(runs.CANCELED, message=message))

@@ -110,7 +110,9 @@ def test_a_subscriber_sees_the_tree_change_while_the_mission_runs(ros, sim, exec
         ros.node.destroy_subscription(sub)
     ours = [m for m in received if m.run_id == received[-1].run_id]
     running = {b.name for m in ours for b in m.behaviors if b.status == BehaviorState.RUNNING}
-    assert {"inspection", "check health", "return to dock"} <= running, running
+    # Snapshots come at most every 50 ms: a leaf that ends sooner (the health check) may never be
+    # seen running; the drives take about a second each.
+    assert {"inspection", "drive to valve", "return to dock"} <= running, running
     assert len({m.tick for m in ours}) >= 5
 
 
