@@ -12,7 +12,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["executive", "executive.*", "behaviors", "behaviors.*", "sim", "sim.*"]),
-    package_data={"sim": ["*.yaml"], "executive": ["dds/*.xml", "mission/*.json", "viewer/static/*"]},
+    package_data={"sim": ["*.yaml"], "executive": ["dds/*.xml", "viewer/static/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
@@ -25,7 +25,7 @@ setup(
     zip_safe=True,
     entry_points={
         "console_scripts": [
-            "mission = executive.cli:main",
+            "mission = executive.tools.cli:main",
             "mission-sim = sim.robot:main",
             "sim = sim.robot:main",
             "mission-executive = executive.node:main",

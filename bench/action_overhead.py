@@ -53,7 +53,7 @@ def run():
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
 
-    from executive.launcher import SimProcess
+    from executive.tools.launcher import SimProcess
     from executive.node import ExecutiveNode
 
     sim = SimProcess("bench_overhead", config=SIM_CONFIG)

@@ -62,7 +62,7 @@ def run():
     import rclpy
     from rclpy.action import ActionClient
 
-    from executive.launcher import ExecutiveProcess, SimProcess
+    from executive.tools.launcher import ExecutiveProcess, SimProcess
     from mission_interfaces.action import ExecuteMission, NavigateToPose
 
     sim = SimProcess("bench_cancel")

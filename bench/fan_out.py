@@ -93,7 +93,7 @@ def run():
     from rclpy.parameter import Parameter
     from std_srvs.srv import Trigger
 
-    from executive.launcher import SimProcess
+    from executive.tools.launcher import SimProcess
     from executive.node import ExecutiveNode
     from executive.runlog import read
 

@@ -74,7 +74,7 @@ def send_missions(executive, sim, count: int, samples: list):
             handle = wait(client.send_goal_async(ExecuteMission.Goal(mission=text)))
             assert handle.accepted
             result = wait(handle.get_result_async()).result
-            assert result.outcome == ExecuteMission.Result.OUTCOME_SUCCEEDED, result.message
+            assert result.outcome_code == ExecuteMission.Result.OUTCOME_SUCCEEDED, result.message
             samples.append(usage(executive.proc.pid))
     finally:
         client.destroy()
@@ -84,7 +84,7 @@ def send_missions(executive, sim, count: int, samples: list):
 def run():
     import rclpy
 
-    from executive.launcher import ExecutiveProcess, SimProcess
+    from executive.tools.launcher import ExecutiveProcess, SimProcess
 
     sim = SimProcess("bench_soak", config=SIM_CONFIG)
     executive = ExecutiveProcess({"log_dir": tempfile.mkdtemp(prefix="bench_soak_logs_")}, node_name="bench_soak")

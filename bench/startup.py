@@ -7,12 +7,12 @@ import time
 
 from bench.common import line, median
 from executive import runlog
-from executive.launcher import BIN
+from executive.tools.launcher import BIN
 
 ROUNDS = 3
 RAW = """
 import time, rclpy
-from executive.launcher import SimProcess
+from executive.tools.launcher import SimProcess
 from std_srvs.srv import Trigger
 sim = SimProcess("robot1")
 rclpy.init()

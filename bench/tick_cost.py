@@ -19,8 +19,8 @@ def mission_text(leaves=LEAVES) -> str:
 
 
 def compiled_tree():
-    from executive.mission.compiler import compile_mission
-    from executive.mission.resolve import resolve_text
+    from executive.language.compiler import compile_mission
+    from executive.language.resolve import resolve_text
     return compile_mission(resolve_text(mission_text(), paths.missions_dir()))
 
 

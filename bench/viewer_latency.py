@@ -64,7 +64,7 @@ def run():
     from rclpy.action import ActionClient
 
     from executive import runlog
-    from executive.launcher import ExecutiveProcess
+    from executive.tools.launcher import ExecutiveProcess
     from executive.snapshots import SNAPSHOT_QOS
     from mission_interfaces.action import ExecuteMission
     from mission_interfaces.msg import BehaviorState, TreeSnapshot

@@ -34,9 +34,9 @@ from std_srvs.srv import Trigger
 from behaviors.leaf import ClientPool
 from behaviors.messages import InterfaceError
 from executive import paths, run as runs, snapshots
-from executive.mission.compiler import compile_mission, seed_blackboard
-from executive.mission.errors import MissionError, MissionInvalid
-from executive.mission.resolve import parse_overrides, resolve, resolve_text
+from executive.language.compiler import compile_mission, seed_blackboard
+from executive.language.errors import MissionError, MissionInvalid
+from executive.language.resolve import parse_overrides, resolve, resolve_text
 from executive.runlog import RunLog
 from mission_interfaces.msg import TreeSnapshot
 

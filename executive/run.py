@@ -15,6 +15,7 @@ from behaviors.failures import failure_of
 from behaviors.leaf import RemoteLeaf, release
 
 SUCCEEDED, FAILED, INVALID, CANCELED, UNREACHABLE = "succeeded", "failed", "invalid", "canceled", "unreachable"
+ERROR, INTERRUPTED = "error", "interrupted"    # an internal fault; the executive stopped mid-mission
 RUNNING, PAUSED, HALTING, DONE = "running", "paused", "halting", "done"
 
 
@@ -25,6 +26,7 @@ class RunResult:
     message: str = ""
     errors: list = field(default_factory=list)
     failure: dict = None        # the Failure record (reason, message, status, error_code)
+    run_id: str = ""            # the run's log directory name; empty when no run started
 
 
 def pre_order(behaviour):
@@ -185,6 +187,7 @@ class MissionRun:
         return RunResult(outcome, path, f"{path}: {failure}", failure=failure.as_dict())
 
     def _finish(self, result: RunResult):
+        result.run_id = self.run_id
         self.result = result
         self.state = DONE
         self._write("run_finished", outcome=result.outcome, failed_behavior=result.failed_behavior,

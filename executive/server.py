@@ -19,12 +19,14 @@ from rclpy.task import Future
 
 from behaviors.leaf import release
 from executive import run as runs
-from executive.mission.errors import MissionInvalid
+from executive.language.errors import MissionInvalid
 from mission_interfaces.action import ExecuteMission
 
-OUTCOMES = {runs.SUCCEEDED: ExecuteMission.Result.OUTCOME_SUCCEEDED, runs.FAILED: ExecuteMission.Result.OUTCOME_FAILED,
-            runs.INVALID: ExecuteMission.Result.OUTCOME_INVALID, runs.CANCELED: ExecuteMission.Result.OUTCOME_CANCELED,
-            runs.UNREACHABLE: ExecuteMission.Result.OUTCOME_UNREACHABLE}
+_R = ExecuteMission.Result
+# Outcome names (executive.run) -> ExecuteMission.Result.outcome_code. 0 (OUTCOME_UNSET) is never sent.
+OUTCOMES = {runs.SUCCEEDED: _R.OUTCOME_SUCCEEDED, runs.FAILED: _R.OUTCOME_FAILED, runs.INVALID: _R.OUTCOME_INVALID,
+            runs.CANCELED: _R.OUTCOME_CANCELED, runs.UNREACHABLE: _R.OUTCOME_UNREACHABLE, runs.ERROR: _R.OUTCOME_ERROR,
+            runs.INTERRUPTED: _R.OUTCOME_INTERRUPTED}
 # Deep service queues: a burst of requests must not be dropped (see ROS_WHEELS.md, item 3).
 SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -34,14 +36,16 @@ def goal_id_of(goal_handle) -> str:
 
 
 def result_message(result: runs.RunResult) -> ExecuteMission.Result:
-    return ExecuteMission.Result(outcome=OUTCOMES[result.outcome], failed_behavior=result.failed_behavior,
-                                 message=result.message, errors=list(result.errors))
+    reason = (result.failure or {}).get("reason") or ""
+    return ExecuteMission.Result(outcome_code=OUTCOMES[result.outcome], failed_behavior=result.failed_behavior,
+                                 failure_reason=reason, message=result.message, errors=list(result.errors),
+                                 run_id=result.run_id)
 
 
 def feedback_message(run) -> ExecuteMission.Feedback:
     elapsed = run.elapsed()
     feedback = ExecuteMission.Feedback(active_path=run.active_path(), progress=float(run.progress()),
-                                       paused=run.paused)
+                                       paused=run.paused, run_id=run.run_id)
     feedback.elapsed.sec = int(elapsed)
     feedback.elapsed.nanosec = int((elapsed - int(elapsed)) * 1e9)
     return feedback

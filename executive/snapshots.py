@@ -43,6 +43,7 @@ def uses_py_trees_ros(tree) -> bool:
 def message(run, stamp, mission_name: str = "") -> TreeSnapshot:
     """The run's tree as a TreeSnapshot (pre-order, parents by index)."""
     msg = TreeSnapshot(stamp=stamp, mission=mission_name or run.mission.name, run_id=run.run_id,
+                       state=run.state, outcome=run.result.outcome if run.result else "",
                        tick=run.ticks, paused=run.paused)
     index = {}
     for behaviour in run.behaviours:

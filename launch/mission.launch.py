@@ -59,7 +59,7 @@ def _actions(context):
     viewer_port = _checked("viewer_port", get("viewer_port"), int, "a port number (0: any free one)",
                            lambda v: 0 <= v <= 65535)
     actions = []
-    # The package's Fast DDS profile, as `mission run` gives its children (see executive/launcher.py):
+    # The package's Fast DDS profile, as `mission run` gives its children (see executive/tools/launcher.py):
     # a 3 s lease, and servers that wait for a just-discovered client instead of dropping its answer.
     if "FASTDDS_DEFAULT_PROFILES_FILE" not in context.environment:
         actions.append(SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", str(fastdds_profile())))

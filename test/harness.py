@@ -16,7 +16,7 @@ from rclpy.parameter import Parameter
 from rclpy.parameter_client import AsyncParameterClient
 from std_srvs.srv import Trigger
 
-from executive.launcher import SimProcess
+from executive.tools.launcher import SimProcess
 
 _names = itertools.count()
 SIM_TIME_SCALE = 4.0  # the shared per-module sim runs four simulated seconds per wall second

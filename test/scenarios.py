@@ -13,7 +13,8 @@ from mission_interfaces.action import ExecuteMission
 
 RESULT = ExecuteMission.Result
 OUTCOMES = {RESULT.OUTCOME_SUCCEEDED: "succeeded", RESULT.OUTCOME_FAILED: "failed", RESULT.OUTCOME_INVALID: "invalid",
-            RESULT.OUTCOME_CANCELED: "canceled", RESULT.OUTCOME_UNREACHABLE: "unreachable"}
+            RESULT.OUTCOME_CANCELED: "canceled", RESULT.OUTCOME_UNREACHABLE: "unreachable",
+            RESULT.OUTCOME_ERROR: "error", RESULT.OUTCOME_INTERRUPTED: "interrupted"}
 ACTION = "/execute_mission"
 
 
@@ -22,7 +23,7 @@ def send(ros, mission: str, parameters=(), action: str = ACTION):
 
 
 def explain(result) -> str:
-    return f"{OUTCOMES.get(result.outcome)}: {result.message} {list(result.errors)}"
+    return f"{OUTCOMES.get(result.outcome_code)}: {result.message} {list(result.errors)}"
 
 
 def no_goal_left(ros, sims):
@@ -35,7 +36,7 @@ def mission_succeeds(ros, sims, mission: str, parameters=(), timeout: float = 90
     """The mission's goal succeeds, and no sim is left with a goal it has not finished."""
     call = send(ros, mission, parameters, action)
     status, result = call.result(timeout)
-    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, explain(result)
+    assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, explain(result)
     assert status == GoalStatus.STATUS_SUCCEEDED
     assert call.feedback and call.feedback[-1].active_path, "no feedback with an active path"
     no_goal_left(ros, sims)
@@ -59,7 +60,7 @@ def cancel_leaves_no_goal_in_flight(ros, sims, mission: str, parameters=(), whil
     assert response.return_code == 0, f"cancel refused: {response.return_code}"
     status, result = call.result(timeout)
     assert status == GoalStatus.STATUS_CANCELED, explain(result)
-    assert result.outcome == RESULT.OUTCOME_CANCELED, explain(result)
+    assert result.outcome_code == RESULT.OUTCOME_CANCELED, explain(result)
     no_goal_left(ros, sims)
     return result
 

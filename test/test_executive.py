@@ -11,7 +11,7 @@ from std_srvs.srv import Trigger
 
 import scenarios
 from executive import runlog
-from executive.launcher import BIN, ExecutiveProcess
+from executive.tools.launcher import BIN, ExecutiveProcess
 from harness import SIM_TIME_SCALE, sim_status, start_sim, unique_name
 from mission_interfaces.msg import BehaviorState, TreeSnapshot
 
@@ -59,7 +59,7 @@ def executive_params(ros_session, executive):
 def test_each_single_robot_mission_succeeds(ros, sim, executive, log_dir, name):
     call = send(ros, executive, name, [f"robot={sim.namespace}"])
     status, result = call.result(90)
-    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+    assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
     assert status == GoalStatus.STATUS_SUCCEEDED and call.feedback
     scenarios.no_goal_left(ros, [sim])
     events = run_log(log_dir, call)
@@ -125,7 +125,7 @@ def test_fault_names_the_failed_behaviour_and_reason(ros, sim, executive, log_di
     call = send(ros, executive, mission, [f"robot={sim.namespace}"])
     status, result = call.result(60)
     assert status == GoalStatus.STATUS_ABORTED
-    assert result.outcome == RESULT.OUTCOME_FAILED, scenarios.explain(result)
+    assert result.outcome_code == RESULT.OUTCOME_FAILED, scenarios.explain(result)
     assert result.failed_behavior.endswith(path_end), result.failed_behavior
     assert all(w in result.message for w in words), result.message
     events = run_log(log_dir, call)
@@ -146,7 +146,7 @@ def test_second_goal_is_rejected_by_default(ros, sim, executive):
     second = send(ros, executive, "inspection", [f"robot={sim.namespace}"])
     assert not second.accepted()
     first.cancel()
-    assert first.result(30)[1].outcome == RESULT.OUTCOME_CANCELED
+    assert first.result(30)[1].outcome_code == RESULT.OUTCOME_CANCELED
 
 
 def test_second_goal_preempts_when_asked(ros, sim, executive, executive_params):
@@ -157,10 +157,10 @@ def test_second_goal_preempts_when_asked(ros, sim, executive, executive_params):
     second = send(ros, executive, "inspection", [f"robot={sim.namespace}"])
     assert second.accepted()
     status, result = first.result(30)
-    assert status == GoalStatus.STATUS_ABORTED and result.outcome == RESULT.OUTCOME_CANCELED
+    assert status == GoalStatus.STATUS_ABORTED and result.outcome_code == RESULT.OUTCOME_CANCELED
     assert "preempted by goal" in result.message
     status, result = second.result(60)
-    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+    assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
     scenarios.no_goal_left(ros, [sim])
 
 
@@ -176,18 +176,18 @@ tree:
 def test_invalid_mission_ends_with_its_errors(ros, executive):
     call = send(ros, executive, BROKEN)
     status, result = call.result(15)
-    assert status == GoalStatus.STATUS_ABORTED and result.outcome == RESULT.OUTCOME_INVALID
+    assert status == GoalStatus.STATUS_ABORTED and result.outcome_code == RESULT.OUTCOME_INVALID
     assert len(result.errors) == 2, list(result.errors)
     assert result.errors[0].startswith("<goal>:5:") and "speeed" in result.errors[0]
     assert result.errors[1].startswith("<goal>:6:")
     call = send(ros, executive, "no_such_mission")
     status, result = call.result(15)
-    assert result.outcome == RESULT.OUTCOME_INVALID and "no mission named 'no_such_mission'" in result.errors[0]
+    assert result.outcome_code == RESULT.OUTCOME_INVALID and "no mission named 'no_such_mission'" in result.errors[0]
 
 
 def test_unknown_parameter_is_invalid(ros, executive):
     status, result = send(ros, executive, "inspection", ["robott=robot1"]).result(15)
-    assert result.outcome == RESULT.OUTCOME_INVALID and "robott" in result.errors[0]
+    assert result.outcome_code == RESULT.OUTCOME_INVALID and "robott" in result.errors[0]
 
 
 def test_pause_cancels_goals_and_resume_sends_them_again(ros, sim, executive, log_dir):
@@ -201,7 +201,7 @@ def test_pause_cancels_goals_and_resume_sends_them_again(ros, sim, executive, lo
     response = ros.call(Trigger, f"{executive.node_name}/resume", Trigger.Request())
     assert response.success, response.message
     status, result = call.result(60)
-    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+    assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
     events = run_log(log_dir, call)
     check_log(events, "succeeded")
     names = [e["event"] for e in events]
@@ -230,7 +230,7 @@ def test_killed_sim_fails_the_mission_within_its_timeout(ros, executive, log_dir
         killed_at = time.monotonic()
         status, result = call.result(40)
         assert time.monotonic() - killed_at < 30
-        assert result.outcome == RESULT.OUTCOME_FAILED, scenarios.explain(result)
+        assert result.outcome_code == RESULT.OUTCOME_FAILED, scenarios.explain(result)
         assert "disappeared" in result.message and result.failed_behavior == "drive far"
         check_log(run_log(log_dir, call), "failed", results_lost=1)
     finally:

@@ -21,8 +21,8 @@ import pytest
 import rclpy
 from action_msgs.msg import GoalStatus
 
-from executive.api import Executive, ExecutiveLost, ExecutiveUnavailable, parameter_list
-from executive.launcher import BIN, ExecutiveProcess
+from executive.tools.api import Executive, ExecutiveLost, ExecutiveUnavailable, parameter_list
+from executive.tools.launcher import BIN, ExecutiveProcess
 from harness import SIM_TIME_SCALE, sim_status, start_sim, unique_name
 
 
@@ -84,14 +84,14 @@ def follow(client, until, timeout: float, what: str):
 # -- the scripting API --------------------------------------------------------------------------
 
 def test_importing_the_package_does_not_import_rclpy():
-    code = ("import sys, executive, executive.mission.resolve, executive.cli; assert 'rclpy' not in sys.modules; "
+    code = ("import sys, executive, executive.language.resolve, executive.tools.cli; assert 'rclpy' not in sys.modules; "
             "from executive import Executive, MissionResult; assert 'rclpy' in sys.modules; print(Executive.__name__)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "Executive", done.stderr
 
 
 def test_parameters_keep_their_types():
-    from executive.mission.resolve import parse_overrides
+    from executive.language.resolve import parse_overrides
 
     params = {"robot": "7", "laps": 2, "speed": 0.5, "loop": True, "name": "north pole"}
     assert parse_overrides(parameter_list(params)) == params
@@ -206,8 +206,8 @@ def test_sim_option_without_its_package_fails_clearly(option, package):
 
 @pytest.mark.skipif(HAVE_NAV2_MSGS, reason="nav2_msgs is installed: this checks the error without it")
 def test_mission_with_a_nav2_type_names_the_missing_package():
-    from executive.mission.errors import MissionInvalid
-    from executive.mission.resolve import resolve_text
+    from executive.language.errors import MissionInvalid
+    from executive.language.resolve import resolve_text
 
     text = "name: m\ntree:\n  navigate: {pose: {x: 1.0, y: 0.0}, type: nav2_msgs/action/NavigateToPose}\n"
     with pytest.raises(MissionInvalid, match=r"<goal>:3:\d+: .*type: interface package 'nav2_msgs' is not installed"):

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from executive.mission import loader, schema
-from executive.mission.compiler import compile_mission
-from executive.mission.errors import MissionInvalid
-from executive.mission.resolve import check_library, is_library, resolve
+from executive.language import loader, schema
+from executive.language.compiler import compile_mission
+from executive.language.errors import MissionInvalid
+from executive.language.resolve import check_library, is_library, resolve
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MISSIONS = ROOT / "missions"
@@ -44,7 +44,7 @@ def test_library_validates():
 
 def test_schema_file_is_the_generated_schema():
     assert json.loads((MISSIONS / "schema.json").read_text()) == schema.SCHEMA, \
-        "regenerate: python -m executive.mission.schema > missions/schema.json"
+        "regenerate: python -m executive.language.schema > missions/schema.json"
 
 
 def test_shipped_missions_pass_the_schema_file_as_editors_use_it():
@@ -218,7 +218,7 @@ def _shape(root):
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_export_then_import_gives_the_same_tree(path, tmp_path):
-    from executive.mission import btcpp
+    from executive.language import btcpp
 
     mission = resolve(path)
     xml = tmp_path / f"{path.stem}.xml"
@@ -284,8 +284,8 @@ def test_loading_and_discarding_missions_leaves_no_blackboard_clients():
     finished run must unregister their blackboard clients from py_trees' class-wide registry."""
     import py_trees
 
-    from executive.mission.compiler import compile_mission
-    from executive.mission.resolve import resolve
+    from executive.language.compiler import compile_mission
+    from executive.language.resolve import resolve
     from executive.run import MissionRun
 
     registry = py_trees.blackboard.Blackboard.clients
@@ -300,8 +300,8 @@ def test_loading_and_discarding_missions_leaves_no_blackboard_clients():
 
 
 def test_paths_tell_siblings_of_the_same_name_apart():
-    from executive.mission.compiler import compile_mission
-    from executive.mission.resolve import resolve_text
+    from executive.language.compiler import compile_mission
+    from executive.language.resolve import resolve_text
     from executive.run import paths_of
 
     text = ("name: twins\nrobot: r\ntree: {sequence: {children: [{navigate: {pose: {x: 1.0, y: 0.0}}}, "

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from executive import runlog
-from executive.launcher import BIN
+from executive.tools.launcher import BIN
 
 BROKEN = pathlib.Path(__file__).resolve().parent / "broken"
 

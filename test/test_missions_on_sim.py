@@ -5,8 +5,8 @@ import py_trees
 import pytest
 from py_trees.common import Status
 
-from executive.mission.compiler import compile_mission, seed_blackboard
-from executive.mission.resolve import resolve
+from executive.language.compiler import compile_mission, seed_blackboard
+from executive.language.resolve import resolve
 from harness import SIM_TIME_SCALE, run_tree, sim_status, start_sim, unique_name
 
 MISSIONS = pathlib.Path(__file__).resolve().parents[1] / "missions"

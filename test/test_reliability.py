@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scenarios
-from executive.launcher import ExecutiveProcess
+from executive.tools.launcher import ExecutiveProcess
 from harness import sim_status, start_sim, unique_name
 from sim.faults import ActionFaults, ServiceFaults
 
@@ -82,7 +82,7 @@ def run_to_end(ros, executive, text, parameters=(), timeout: float = 60.0):
 
 def check_run(ros, log_dir, call, result, sims, outcome: str, reason: str = "", results_lost: int = 0):
     """The outcome, the failure's reason, a complete log, and no goal left on any sim."""
-    assert scenarios.OUTCOMES[result.outcome] == outcome, scenarios.explain(result)
+    assert scenarios.OUTCOMES[result.outcome_code] == outcome, scenarios.explain(result)
     events = scenarios.run_log(log_dir, call)
     scenarios.check_log(events, outcome, results_lost)
     if reason:
@@ -182,7 +182,7 @@ def test_server_restarting_mid_mission_is_retried(ros, executive, log_dir):
 def test_executive_killed_mid_mission_then_restarted(ros, robot, log_dir):
     """A SIGKILLed executive: its client is told it went away (never a hang); the robot's goal
     runs out on its own; a new executive runs the next mission."""
-    from executive.api import Executive, ExecutiveLost
+    from executive.tools.api import Executive, ExecutiveLost
 
     namespace = unique_name("mortal")
     first = ExecutiveProcess({"log_dir": str(log_dir)}, namespace=namespace)
@@ -215,7 +215,7 @@ def test_cancel_at_once_after_acceptance(ros, robot, executive, log_dir):
         assert call.accepted(20)
         call.cancel()
         status, result = call.result(30)
-        assert status == GoalStatus.STATUS_CANCELED and result.outcome == RESULT.OUTCOME_CANCELED, \
+        assert status == GoalStatus.STATUS_CANCELED and result.outcome_code == RESULT.OUTCOME_CANCELED, \
             scenarios.explain(result)
         scenarios.no_goal_left(ros, [robot])
 
@@ -254,7 +254,7 @@ def test_preemption_races(ros, robot, executive, log_dir, executive_policy):
     executive_policy("preempt")
     calls = [scenarios.send(ros, mission(robot.namespace, NAV), action=executive.action_name) for _ in range(4)]
     results = [call.result(60) for call in calls]
-    assert [scenarios.OUTCOMES[r.outcome] for _, r in results] == ["canceled"] * 3 + ["succeeded"], \
+    assert [scenarios.OUTCOMES[r.outcome_code] for _, r in results] == ["canceled"] * 3 + ["succeeded"], \
         [scenarios.explain(r) for _, r in results]
     assert [s for s, _ in results[:3]] == [GoalStatus.STATUS_ABORTED] * 3
     scenarios.no_goal_left(ros, [robot])
@@ -284,13 +284,13 @@ def test_invalid_goals_never_disturb_a_running_mission(ros, robot, executive, lo
     named_the_goal = 0
     for path in corpus:
         _, status, result = run_to_end(ros, executive, path.read_text(encoding="utf-8"), timeout=30)
-        assert result.outcome == RESULT.OUTCOME_INVALID, f"{path.name}: {scenarios.explain(result)}"
+        assert result.outcome_code == RESULT.OUTCOME_INVALID, f"{path.name}: {scenarios.explain(result)}"
         assert status == GoalStatus.STATUS_ABORTED and result.errors, path.name
         named_the_goal += any(e.startswith("<goal>:") for e in result.errors)
     assert named_the_goal >= len(corpus) - 2, "errors should point into the goal's text (<goal>:line:col)"
     assert sim_status(ros, robot)["navigate_to_pose"]["active"] == 1, "the running mission was disturbed"
     status, result = running.result(120)
-    assert result.outcome == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+    assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
     events = scenarios.run_log(log_dir, running)
     assert not [e for e in events if e["event"] in ("halting", "paused")], "the running mission was interrupted"
     scenarios.no_goal_left(ros, [robot])
@@ -333,7 +333,7 @@ def test_fuzzed_yaml_never_crashes_the_executive(ros, robot, executive):
     def check_mutant(call):
         status, result = call.result(120)
         assert status in (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED), status
-        if result.outcome == RESULT.OUTCOME_INVALID:
+        if result.outcome_code == RESULT.OUTCOME_INVALID:
             assert result.errors, scenarios.explain(result)
         assert executive.proc.poll() is None, executive.stderr()
     send_mutant()
@@ -409,7 +409,7 @@ def test_random_missions_with_random_faults(ros, robot, executive, log_dir, tree
     started = time.monotonic()
     call, status, result = run_to_end(ros, executive, mission(robot.namespace, tree), timeout=BOUND)
     elapsed = time.monotonic() - started
-    outcome = scenarios.OUTCOMES[result.outcome]
+    outcome = scenarios.OUTCOMES[result.outcome_code]
     assert outcome in ("succeeded", "failed"), f"{tree} under {json.dumps(knobs)}: {scenarios.explain(result)}"
     assert elapsed < BOUND
     check_run(ros, log_dir, call, result, [robot], outcome)

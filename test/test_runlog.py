@@ -1,7 +1,8 @@
 """Run logs without ROS: what a killed writer leaves is still readable, and the report's arithmetic."""
 import pytest
 
-from executive import report, runlog
+from executive import runlog
+from executive.tools import report
 
 
 def test_each_event_is_on_disk_as_soon_as_it_is_written(tmp_path):

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from executive.launcher import BIN, ExecutiveProcess, Lines, SimProcess
+from executive.tools.launcher import BIN, ExecutiveProcess, Lines, SimProcess
 
 TIME_SCALE = 2.0
 

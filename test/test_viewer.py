@@ -20,9 +20,9 @@ import pytest
 
 import scenarios
 from executive import runlog
-from executive.launcher import BIN, ExecutiveProcess, Lines
-from executive.mission.compiler import compile_mission, seed_blackboard
-from executive.mission.resolve import resolve_text
+from executive.tools.launcher import BIN, ExecutiveProcess, Lines
+from executive.language.compiler import compile_mission, seed_blackboard
+from executive.language.resolve import resolve_text
 from executive.run import MissionRun
 from executive.runlog import RunLog
 from executive.viewer import state
@@ -405,7 +405,7 @@ def test_browser_shows_a_live_mission_and_replays_it(browser, executive, sim, ro
     assert call.accepted()
     wait_for(browser, lambda d: outcome(d) == "succeeded" and page_state(d) == "done", 90, "the outcome on the page")
     status, result = call.result(timeout=30)
-    assert result.outcome == scenarios.RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+    assert result.outcome_code == scenarios.RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
     rows = row_statuses(browser)
     assert rows["inspection"] == "SUCCESS" and "inspection/return to dock" in rows
     assert "SUCCEEDED" in browser.find_element("id", "outcome").text

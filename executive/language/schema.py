@@ -1,8 +1,8 @@
-"""The JSON Schema of mission files, generated from :mod:`executive.mission.language`, and its
+"""The JSON Schema of mission files, generated from :mod:`executive.language.kinds`, and its
 errors turned into :class:`MissionError` with positions and plain words.
 
 ``missions/schema.json`` is this schema written out for editors (yaml-language-server);
-``python -m executive.mission.schema > missions/schema.json`` regenerates it, and a test keeps the
+``python -m executive.language.schema > missions/schema.json`` regenerates it, and a test keeps the
 two equal. Scalars may also be ``${parameter}`` references, resolved after this pass.
 """
 import json
@@ -10,9 +10,9 @@ import sys
 
 from jsonschema import Draft202012Validator
 
-from executive.mission.errors import MissionError, did_you_mean, format_path
-from executive.mission.language import COMMON, KINDS, PARAMETER_TYPES, TOP_LEVEL
-from executive.mission.loader import locate
+from executive.language.errors import MissionError, did_you_mean, format_path
+from executive.language.kinds import COMMON, KINDS, PARAMETER_TYPES, TOP_LEVEL
+from executive.language.loader import locate
 
 PARAM_REF = {"type": "string", "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"}
 BB_REF = {"type": "object", "properties": {"bb": {"type": "string"}}, "required": ["bb"],

@@ -1,6 +1,6 @@
 """The mission language: every node kind, its fields, and what they mean.
 
-The one definition the JSON Schema (:mod:`executive.mission.schema`), the checks and the compiler
+The one definition the JSON Schema (:mod:`executive.language.schema`), the checks and the compiler
 all read. A node is a mapping with one key, its kind: ``{navigate: {pose: dock}}``.
 """
 from dataclasses import dataclass, field

@@ -61,7 +61,7 @@ class MissionFeedback:
 
 @dataclasses.dataclass(frozen=True)
 class MissionResult:
-    outcome: str              # succeeded, failed, invalid, canceled or unreachable
+    outcome: str              # succeeded, failed, invalid, canceled, unreachable, error or interrupted
     message: str
     failed_behavior: str = ""  # path of the behaviour whose failure failed the mission
     errors: tuple = ()         # validation errors (outcome invalid), "file:line:col: key: message"
@@ -73,7 +73,7 @@ class MissionResult:
 
     @classmethod
     def from_message(cls, result, status: int) -> "MissionResult":
-        return cls(OUTCOME_NAMES.get(result.outcome, str(result.outcome)), result.message, result.failed_behavior,
+        return cls(OUTCOME_NAMES.get(result.outcome_code, str(result.outcome_code)), result.message, result.failed_behavior,
                    tuple(result.errors), status)
 
 

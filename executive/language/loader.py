@@ -10,7 +10,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.reader import ReaderError
 
-from executive.mission.errors import MissionError, MissionInvalid
+from executive.language.errors import MissionError, MissionInvalid
 
 
 def load(path) -> CommentedMap:

@@ -6,7 +6,7 @@ from py_trees.common import ParallelPolicy
 
 from behaviors import actions, basics, decorators, services
 from behaviors.basics import Check
-from executive.mission.model import Mission, Node, bb_key, is_bb_ref
+from executive.language.model import Mission, Node, bb_key, is_bb_ref
 
 
 def compile_mission(mission: Mission) -> py_trees.behaviour.Behaviour:

@@ -16,9 +16,9 @@ from xml.parsers import expat
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from executive.mission.errors import MissionError, MissionInvalid
-from executive.mission.language import KINDS
-from executive.mission.model import Mission, Node, is_bb_ref
+from executive.language.errors import MissionError, MissionInvalid
+from executive.language.kinds import KINDS
+from executive.language.model import Mission, Node, is_bb_ref
 
 CONTROL = {  # BT.CPP element -> (our kind, fixed fields)
     "Sequence": ("sequence", {"memory": True}), "SequenceWithMemory": ("sequence", {"memory": True}),

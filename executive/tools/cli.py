@@ -11,7 +11,7 @@ import sys
 
 from executive import paths
 from executive.paths import find_mission
-from executive.mission.errors import MissionInvalid
+from executive.language.errors import MissionInvalid
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 RENDER_FORMATS = ("ascii", "unicode", "dot", "svg", "png")
@@ -19,16 +19,16 @@ RENDER_FORMATS = ("ascii", "unicode", "dot", "svg", "png")
 
 def load_tree(path, overrides=()):
     """(mission, py_trees root) for a YAML mission; raises MissionInvalid."""
-    from executive.mission.compiler import compile_mission
-    from executive.mission.resolve import parse_overrides, resolve
+    from executive.language.compiler import compile_mission
+    from executive.language.resolve import parse_overrides, resolve
 
     mission = resolve(path, parse_overrides(overrides))
     return mission, compile_mission(mission)
 
 
 def cmd_validate(args) -> int:
-    from executive.mission import loader
-    from executive.mission.resolve import check_library, is_library
+    from executive.language import loader
+    from executive.language.resolve import check_library, is_library
 
     status = EXIT_OK
     for name in args.files:
@@ -76,8 +76,8 @@ def cmd_render(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from executive.mission import btcpp
-    from executive.mission.resolve import parse_overrides, resolve
+    from executive.language import btcpp
+    from executive.language.resolve import parse_overrides, resolve
 
     try:
         mission = resolve(find_mission(args.file), parse_overrides(args.param))
@@ -94,7 +94,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from executive.mission import loader
+    from executive.language import loader
 
     directory = pathlib.Path(args.dir) if args.dir else paths.missions_dir()
     for path in sorted(directory.glob("*.yaml")):
@@ -111,12 +111,12 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from executive import runner
+    from executive.tools import runner
     return runner.run(args)
 
 
 def cmd_send(args) -> int:
-    from executive import client
+    from executive.tools import client
     return client.send(args)
 
 
@@ -164,7 +164,7 @@ def add_viewer_arguments(p, control: bool):
 
 
 def cmd_report(args) -> int:
-    from executive import report
+    from executive.tools import report
     try:
         print(report.main(args.log))
     except (OSError, ValueError) as exc:

@@ -14,7 +14,7 @@ import time
 from executive import paths
 from executive.paths import find_mission
 from executive import run as runs
-from executive.mission.errors import MissionInvalid
+from executive.language.errors import MissionInvalid
 from executive.node import EXIT_CODES
 
 
@@ -35,7 +35,7 @@ def _print_errors(errors):
 
 
 def start_sims(namespaces, time_scale, config_file, out):
-    from executive.launcher import SimProcess
+    from executive.tools.launcher import SimProcess
 
     sims = []
     try:
@@ -51,7 +51,7 @@ def start_sims(namespaces, time_scale, config_file, out):
 
 
 def run(args) -> int:
-    from executive.mission.resolve import parse_overrides, resolve
+    from executive.language.resolve import parse_overrides, resolve
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
     path = find_mission(args.mission, args.missions_dir)
@@ -128,7 +128,7 @@ def _run_here(args, mission: str, viewer=None) -> int:
     from rclpy.parameter import Parameter
     from rclpy.signals import SignalHandlerOptions
 
-    from executive.live import LiveView
+    from executive.tools.live import LiveView
     from executive.node import ExecutiveNode
 
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)

@@ -3,7 +3,7 @@
 Exit codes as ``mission run`` (0 succeeded, 1 failed, 2 invalid, 3 unreachable, 130 cancelled),
 and 3 when no executive answers within ``--wait`` or it goes away mid-mission, 1 when the
 executive rejects the goal (busy). Ctrl-C cancels the goal and waits for its result.
-The ROS side is the scripting API's (executive/api.py): one client of ExecuteMission.
+The ROS side is the scripting API's (executive/tools/api.py): one client of ExecuteMission.
 """
 import signal
 import sys
@@ -19,7 +19,7 @@ def send(args) -> int:
     import rclpy
     from rclpy.signals import SignalHandlerOptions
 
-    from executive.api import Executive, ExecutiveError
+    from executive.tools.api import Executive, ExecutiveError
     from executive.node import EXIT_CODES
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))

@@ -1,4 +1,4 @@
-"""From mission files to a :class:`~executive.mission.model.Mission`: parameters (typed, with
+"""From mission files to a :class:`~executive.language.model.Mission`: parameters (typed, with
 overrides), poses, subtrees and includes expanded, robot namespaces inherited, defaults filled.
 
 Every mistake becomes a MissionError with its file, line and key path; resolution goes on past a
@@ -11,10 +11,10 @@ import re
 from jsonschema import Draft202012Validator
 from ruamel.yaml import YAML
 
-from executive.mission import btcpp, loader, schema
-from executive.mission.errors import MissionError, MissionInvalid, did_you_mean, format_path
-from executive.mission.language import KINDS
-from executive.mission.model import Location, Mission, Node, bb_key
+from executive.language import btcpp, loader, schema
+from executive.language.errors import MissionError, MissionInvalid, did_you_mean, format_path
+from executive.language.kinds import KINDS
+from executive.language.model import Location, Mission, Node, bb_key
 
 _BROKEN = object()   # a parameter whose value was wrong: its uses report nothing more
 PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -244,7 +244,7 @@ class Resolver:
         """The leaf's type must be installed and its constant goal/request fields must fit it."""
         from behaviors.leaf import release
         from behaviors.messages import InterfaceError
-        from executive.mission import compiler
+        from executive.language import compiler
 
         behaviour = compiler.build(node)
         try:
