@@ -8,34 +8,53 @@ tick period.
 
 Status of :class:`ActionClient`, by what its goal is doing:
 
-===============================================  ==========  ===============================
-goal state                                       status      failure.reason
-===============================================  ==========  ===============================
+=================================================  ==========  ====================================
+goal state                                         status      failure.reason
+=================================================  ==========  ====================================
 waiting for the server (up to ``server_timeout``)  RUNNING
-no server within ``server_timeout``              FAILURE     server_unavailable
-a goal blackboard key is missing                 FAILURE     invalid_goal
-sent, acceptance not yet known (pending)         RUNNING
-no answer to the goal request in server_timeout  FAILURE     timeout (goal cancelled by id)
-rejected                                         FAILURE     rejected
-ACCEPTED / EXECUTING / CANCELING                 RUNNING
-SUCCEEDED and ``result_check`` holds (or none)   SUCCESS
-SUCCEEDED but ``result_check`` fails             FAILURE     result_check
-ABORTED (includes preempted by another client)   FAILURE     aborted
-CANCELED by someone else                         FAILURE     canceled
-running longer than ``goal_timeout``             FAILURE     timeout (goal cancelled)
-server gone from the graph while running         FAILURE     server_lost
-server restarted and no longer has the goal      FAILURE     server_lost (asked after 2 s silent)
-===============================================  ==========  ===============================
+no server within ``server_timeout``                FAILURE     server_unavailable
+the server still holds a goal of this run being    RUNNING     (up to ``halt_timeout``, then
+cancelled (``wait_for_cancelled``, the default)                FAILURE server_busy)
+a goal blackboard key is missing                   FAILURE     invalid_goal
+sent, acceptance not yet known (pending)           RUNNING
+no answer to the goal request in server_timeout    FAILURE     timeout (the goal stays in flight,
+                                                               see below)
+rejected                                           FAILURE     rejected
+ACCEPTED / EXECUTING / CANCELING                   RUNNING
+SUCCEEDED and ``result_check`` holds (or none)     SUCCESS
+SUCCEEDED but ``result_check`` fails               FAILURE     result_check
+ABORTED (includes preempted by another client)     FAILURE     aborted
+CANCELED by someone else                           FAILURE     canceled
+ended, result not kept (get_result says UNKNOWN):  as the      (the status topic decides; a
+  the status topic showed its final status         status      ``result_check`` that needs the
+                                                               result fails: result_lost)
+ended, and neither result nor final status known   FAILURE     result_lost
+running longer than ``goal_timeout``               FAILURE     timeout (goal cancelled)
+server gone from the graph while running           FAILURE     server_lost
+server restarted and no longer has the goal        FAILURE     server_lost (asked after 2 s silent)
+=================================================  ==========  ====================================
 
-When the leaf stops while its goal is in flight (interrupted by a higher priority, a failing
-parallel sibling, a timeout decorator, or the mission ending), the goal is cancelled; a goal whose
-acceptance has not arrived yet is cancelled as soon as it does (the 'recalling' case). Feedback and
-results of earlier goals are told apart by goal and ignored. Ticking the leaf again after it
-finished sends a new goal.
+**No goal left behind.** When the leaf stops while its goal is in flight (interrupted by a higher
+priority, a failing parallel sibling, a timeout decorator, a pause, or the mission ending), the goal
+is cancelled and stays *in flight* until it is terminal on the server: :meth:`open_goals` lists
+it, and the host waits for it. A goal whose request was never answered is in flight too: it is
+cancelled by id at once, and if its acceptance arrives later, cancelled again and waited for.
+The host gives up after its ``halt_timeout`` and names what is left ("goal 1a2b3c4d to
+/robot1/navigate_to_pose was never answered; it may still start"). Cancelled goals of a server
+that has left the graph stop counting (nobody will end them; logged as ``goal_lost``).
 
-Events for a host's log (see :mod:`behaviors.leaf`): ``goal_sent``, ``goal_accepted``,
-``goal_rejected``, ``feedback`` (at most one per ``FEEDBACK_EVENT_PERIOD`` per goal, with the count
-since the last), ``result`` and ``cancel_sent``, each with the goal's id.
+Feedback and results of earlier goals are told apart by goal id and ignored (feedback after a
+result too). Ticking the leaf again after it finished sends a new goal.
+
+Events for a host's log (see :mod:`behaviors.leaf`), each with the goal's id: ``goal_sent``
+(action, type), ``goal_accepted``, ``goal_rejected``, ``feedback`` (at most one per
+``FEEDBACK_EVENT_PERIOD`` per goal, with the count since the last), ``cancel_sent``,
+``cancel_answer`` (accepted, refused, unknown_goal or terminated, with the server's return code),
+``status_mismatch`` (get_result and the status topic disagree; get_result wins), ``result`` (the
+final status and where it came from: ``get_result`` or ``status_topic``) and ``goal_lost`` (the
+goal's end cannot be known: its server left, restarted, or kept neither result nor status).
+Every goal sent ends with exactly one of ``goal_rejected``, ``result`` or ``goal_lost``, unless the
+host gives up waiting (the host then logs ``goal_abandoned``).
 """
 import math
 import time
@@ -43,6 +62,7 @@ import uuid
 from functools import partial
 
 from action_msgs.msg import GoalStatus
+from action_msgs.srv import CancelGoal
 from py_trees.common import Status
 from rclpy.action import ActionClient as RclpyActionClient
 from rclpy.action.client import ClientGoalHandle
@@ -52,13 +72,19 @@ from behaviors import failures
 from behaviors.basics import Check
 from behaviors.failures import Failure
 from behaviors.leaf import RemoteLeaf
-from behaviors.messages import to_data
+from behaviors.messages import to_data, type_name
 
 STATUS_NAMES = {v: k[len("STATUS_"):] for k, v in vars(GoalStatus).items() if k.startswith("STATUS_")}
 TERMINAL = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
+CANCEL_ANSWERS = {CancelGoal.Response.ERROR_NONE: "accepted", CancelGoal.Response.ERROR_REJECTED: "refused",
+                  CancelGoal.Response.ERROR_UNKNOWN_GOAL_ID: "unknown_goal",
+                  CancelGoal.Response.ERROR_GOAL_TERMINATED: "terminated"}
 # How long a goal may show a terminal status (status topic) without its result arriving before the
 # result is asked for again: a reply can be lost when the server has only just appeared.
 RESULT_GRACE = 1.0
+# How long an accepted goal whose get_result was answered UNKNOWN (the server keeps no results) may
+# wait for its final status on the status topic before the result counts as lost.
+STATUS_GRACE = 1.0
 # How long a goal request may go unanswered before the server is asked, by goal id, for the goal's
 # result: a goal response can be lost when the server has only just appeared (seen with Fast DDS),
 # and get_result is answered for a goal the server has, and answered UNKNOWN for one it has not.
@@ -81,21 +107,50 @@ def error_of(result):
     return code, message
 
 
+class StatusKeepingClient(RclpyActionClient):
+    """rclpy's ActionClient, which also keeps the last status the status topic showed for each goal
+    it is asked to watch. rclpy updates a goal handle's status only once the goal's acceptance has
+    arrived, and the topic holds only the latest array: a goal that ends (and is forgotten by a
+    server that keeps no results) before its acceptance is processed would leave no trace."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._watched = {}      # goal id bytes -> last status seen (UNKNOWN until one is)
+
+    def watch(self, goal_id: UUID):
+        self._watched.setdefault(bytes(goal_id.uuid), GoalStatus.STATUS_UNKNOWN)
+
+    def forget(self, goal_id: UUID):
+        self._watched.pop(bytes(goal_id.uuid), None)
+
+    def last_status(self, goal_id: UUID) -> int:
+        return self._watched.get(bytes(goal_id.uuid), GoalStatus.STATUS_UNKNOWN)
+
+    async def execute(self, taken_data):
+        if "status" in taken_data and self._watched:
+            for status in taken_data["status"].status_list:
+                key = bytes(status.goal_info.goal_id.uuid)
+                if key in self._watched:
+                    self._watched[key] = status.status
+        await super().execute(taken_data)
+
+
 class _Attempt:
     """One goal sent by the leaf. An attempt that is no longer the leaf's current one was abandoned
     (the leaf stopped): its events are ignored and its goal is cancelled."""
 
-    def __init__(self):
+    def __init__(self, server: str):
         self.goal_id = UUID(uuid=list(uuid.uuid4().bytes))
+        self.server = server
         self.handle = None
-        self.finished = False       # a terminal status (or rejection) arrived
-        self.unknown = False        # unanswered, and the server said it has no such goal
-        self.lost = False           # accepted, and later the server said it has no such goal
+        self.finished = False       # a terminal status (or rejection) arrived, or its end is known lost
+        self.lost = None            # why its end cannot be known (server left, restarted, result lost)
         self.sent_at = time.monotonic()
         self.heard_at = self.sent_at    # the last answer, feedback or status change
         self.probing = False        # a get_result probe is outstanding
         self.status_seen = None     # the goal's status when last looked at
         self.terminal_since = None  # when the status topic first showed a terminal status
+        self.result_unknown_at = None   # when get_result answered UNKNOWN for the accepted goal
         self.next_probe = self.sent_at + RESPONSE_GRACE
         self.feedback_count = 0     # feedback messages since the last feedback event
         self.feedback_total = 0
@@ -107,7 +162,13 @@ class _Attempt:
 
     @property
     def in_flight(self) -> bool:
-        return not self.finished and not self.lost and not (self.handle is None and self.unknown)
+        return not self.finished
+
+    @property
+    def state(self) -> str:
+        if self.handle is None:
+            return "unanswered"
+        return STATUS_NAMES.get(self.handle.status, "ACCEPTED").lower()
 
 
 class ActionClient(RemoteLeaf):
@@ -120,28 +181,35 @@ class ActionClient(RemoteLeaf):
             against the node's namespace)
         goal: constant goal fields, as a dict of (dotted) field paths to values
         goal_from_blackboard: goal field path -> blackboard key, read when the goal is sent
-        server_timeout: seconds to wait for the server before failing
-        goal_timeout: seconds from sending until the goal is cancelled and the leaf fails (None: no limit)
-        result_check: a :class:`~behaviors.basics.Check` the result must pass, e.g. ``error_code == 0``
+        server_timeout: seconds to wait for the server, and for an answer to the goal request
+        goal_timeout: seconds from sending until the goal is cancelled and the leaf fails (None: no
+            limit; wall-clock time: a goal that keeps driving while the mission is paused counts)
+        result_check: a :class:`~behaviors.basics.Check` the result must pass, e.g. ``error_code == 0``;
+            ``implied_by_success`` on it means a SUCCEEDED status alone passes when the result is lost
         feedback_key, result_key, failure_key: blackboard keys to write the latest feedback
             (message), the result (message) and the failure (dict) to
-        server_check_period: how often a running goal checks that its server still exists
+        server_check_period: seconds between checks that a running goal's server still exists
+        wait_for_cancelled: do not send while the server still holds a cancelled goal of this run
+            (wait up to the host's ``halt_timeout``, then fail ``server_busy``)
     """
 
     KIND = "action"
 
     def __init__(self, name, action_type, action_name, goal=None, goal_from_blackboard=None,
                  server_timeout=5.0, goal_timeout=None, result_check=None,
-                 feedback_key=None, result_key=None, failure_key=None, server_check_period=0.5):
+                 feedback_key=None, result_key=None, failure_key=None, server_check_period=0.5,
+                 wait_for_cancelled=True):
         super().__init__(name, action_type, action_name, goal, goal_from_blackboard, server_timeout,
                          {"feedback": feedback_key, "result": result_key, "failure": failure_key})
         self.goal_timeout = None if goal_timeout is None else float(goal_timeout)
         self.result_check = result_check
         self.server_check_period = server_check_period
+        self.wait_for_cancelled = wait_for_cancelled
         self._attempt = None
         self._abandoned = []        # attempts cancelled but not yet terminal
         self._outcome = None
         self._next_server_check = 0.0
+        self._busy_since = None     # when the leaf began waiting for a cancelled goal on its server
         self.feedback = None
         self.result = None
 
@@ -149,7 +217,7 @@ class ActionClient(RemoteLeaf):
         return self.interface_type.Goal()
 
     def _create_client(self):
-        return RclpyActionClient(self.node, self.interface_type, self.remote_name)
+        return StatusKeepingClient(self.node, self.interface_type, self.remote_name)
 
     def _server_ready(self):
         return self.client.server_is_ready()
@@ -159,25 +227,23 @@ class ActionClient(RemoteLeaf):
         super().initialise()
         self._attempt = None
         self._outcome = None
+        self._busy_since = None
         self.feedback = self.result = None
 
     def update(self):
         if self._outcome is not None:
             return self._outcome
         if self._attempt is None:
-            return self._await_server() or self._send()
-        now = time.monotonic()
-        if self._attempt.handle is None:
-            if now - self._attempt.sent_at > self.server_timeout:
+            return self._await_server() or self._await_cancelled() or self._send()
+        attempt, now = self._attempt, time.monotonic()
+        if attempt.handle is None:
+            if now - attempt.sent_at > self.server_timeout:
                 return self._fail(failures.TIMEOUT, f"{self.resolved_name()} did not answer the goal request "
                                                     f"within {self.server_timeout:g} s")
-            self._probe_unanswered(self._attempt, now)
-        self._chase_result(self._attempt, now)
-        self._probe_silent(self._attempt, now)
-        if self._attempt.lost:
-            return self._fail(failures.SERVER_LOST, f"action server {self.resolved_name()} no longer has the goal "
-                                                    "(it restarted?)")
-        if self.goal_timeout is not None and now - self._attempt.sent_at > self.goal_timeout:
+        self._poll(attempt, now)
+        if self._outcome is not None:
+            return self._outcome
+        if self.goal_timeout is not None and now - attempt.sent_at > self.goal_timeout:
             return self._fail(failures.TIMEOUT, f"goal did not finish within {self.goal_timeout:g} s")
         if now >= self._next_server_check:
             self._next_server_check = now + self.server_check_period
@@ -187,49 +253,88 @@ class ActionClient(RemoteLeaf):
 
     def terminate(self, new_status):
         attempt, self._attempt = self._attempt, None
-        if attempt is not None and not attempt.finished:
-            self._abandoned.append(attempt)
-            self._event("cancel_sent", goal_id=attempt.id_hex)
-            if attempt.handle is not None:
-                attempt.handle.cancel_goal_async()
-            else:
-                # Recalling: cancel by id now, in case the answer was lost, and again in
-                # _on_goal_response if the acceptance arrives later.
-                self._recall_unanswered(attempt)
+        if attempt is None or attempt.finished:
+            return
+        self._abandoned.append(attempt)
+        self._book.abandoned(attempt)
+        self._event("cancel_sent", goal_id=attempt.id_hex, state=attempt.state)
+        if attempt.handle is not None:
+            attempt.handle.cancel_goal_async().add_done_callback(partial(self._on_cancel_answer, attempt))
+        else:
+            # Recalling: cancel by id now, in case the answer was lost, and again in
+            # _on_goal_response if the acceptance arrives later.
+            self._recall_unanswered(attempt)
+
+    # -- what a host asks -------------------------------------------------------------------
+    def open_goals(self) -> list:
+        """The goals this leaf sent that have not ended on the server, as dicts ``{goal_id (hex),
+        server, state (unanswered, accepted, executing, canceling, ...), abandoned (bool)}``.
+        Looking drives the probes of abandoned goals (a lost answer is asked for again). Cancelled
+        goals of a server that has left the graph no longer count: nobody will end them."""
+        now = time.monotonic()
+        if self._abandoned and self.client is not None and not self.client.server_is_ready():
+            for attempt in self._abandoned:
+                self._lose(attempt, f"action server {attempt.server} left the graph before the goal ended")
+        for attempt in self._abandoned:
+            self._poll(attempt, now)
+        self._abandoned = [a for a in self._abandoned if a.in_flight]
+        attempts = self._abandoned + ([self._attempt] if self._attempt is not None and self._attempt.in_flight
+                                      else [])
+        return [dict(goal_id=a.id_hex, server=a.server, state=a.state, abandoned=a is not self._attempt)
+                for a in attempts]
 
     def goals_in_flight(self) -> int:
-        """Goals this leaf sent that have not reached a terminal state (cancelled ones included).
-        Cancelled goals of a server that has left the graph no longer count: nobody will end them."""
-        if self._abandoned and self.client is not None and not self.client.server_is_ready():
-            self._abandoned = []
-        now = time.monotonic()
-        for attempt in self._abandoned:
-            if attempt.handle is None:
-                self._probe_unanswered(attempt, now)
-            self._chase_result(attempt, now)
-            self._probe_silent(attempt, now)
-        self._abandoned = [a for a in self._abandoned if a.in_flight]
-        attempts = self._abandoned + ([self._attempt] if self._attempt is not None else [])
-        return sum(a.in_flight for a in attempts)
+        return len(self.open_goals())
 
-    # -- goal events -----------------------------------------------------------------------
+    # -- sending -----------------------------------------------------------------------------
+    def _await_cancelled(self):
+        """None when no cancelled goal of this run is still held by the server; else RUNNING while
+        waiting for it to end (up to ``halt_timeout``), then FAILURE server_busy."""
+        if not self.wait_for_cancelled:
+            return None
+        held = self._book.canceling(self.resolved_name())
+        if not held:
+            return None
+        now = time.monotonic()
+        self._busy_since = self._busy_since or now
+        if now - self._busy_since <= self._halt_timeout:
+            self.feedback_message = f"waiting for cancelled goal {held[0].id_hex[:8]} on {self.resolved_name()} to end"
+            return Status.RUNNING
+        return self._fail(failures.SERVER_BUSY, f"{self.resolved_name()} still holds cancelled goal "
+                                                f"{held[0].id_hex[:8]} after {self._halt_timeout:g} s")
+
     def _send(self):
         goal = self._build_request()
         if goal is None:
             return Status.FAILURE
-        attempt = self._attempt = _Attempt()
+        attempt = self._attempt = _Attempt(self.resolved_name())
+        self.client.watch(attempt.goal_id)
         future = self.client.send_goal_async(goal, feedback_callback=partial(self._on_feedback, attempt),
                                              goal_uuid=attempt.goal_id)
         future.add_done_callback(partial(self._on_goal_response, attempt))
-        self._event("goal_sent", goal_id=attempt.id_hex, action=self.resolved_name())
+        self._event("goal_sent", goal_id=attempt.id_hex, action=attempt.server, type=type_name(self.interface_type))
         self._next_server_check = time.monotonic() + self.server_check_period
         self.feedback_message = "goal sent"
         return Status.RUNNING
 
+    # -- following a goal --------------------------------------------------------------------
+    def _poll(self, attempt, now):
+        """Look after one goal: ask again for lost answers, and settle a result lost to UNKNOWN."""
+        if attempt.finished:
+            return
+        if attempt.handle is None:
+            self._probe_unanswered(attempt, now)
+            return
+        if attempt.result_unknown_at is not None:
+            self._settle_unknown(attempt, now)
+            return
+        self._chase_result(attempt, now)
+        self._probe_silent(attempt, now)
+
     def _chase_result(self, attempt, now):
         """Ask again for the result of a goal the status topic shows finished, if it is overdue."""
         handle = attempt.handle
-        if attempt.finished or handle is None or not handle.accepted or handle.status not in TERMINAL:
+        if not handle.accepted or self.client.last_status(attempt.goal_id) not in TERMINAL:
             return
         if attempt.terminal_since is None:
             attempt.terminal_since = now
@@ -240,10 +345,10 @@ class ActionClient(RemoteLeaf):
     def _probe_silent(self, attempt, now):
         """Ask for the result of an accepted goal that has been silent for SILENCE_PROBE seconds."""
         handle = attempt.handle
-        if handle is not None and handle.status != attempt.status_seen:
-            attempt.status_seen, attempt.heard_at = handle.status, now
-        if attempt.finished or attempt.probing or handle is None or not handle.accepted or \
-                now - attempt.heard_at < SILENCE_PROBE:
+        status = self.client.last_status(attempt.goal_id)
+        if status != attempt.status_seen:
+            attempt.status_seen, attempt.heard_at = status, now
+        if attempt.probing or not handle.accepted or now - attempt.heard_at < SILENCE_PROBE:
             return
         attempt.probing = True
         handle.get_result_async().add_done_callback(partial(self._on_silence_answer, attempt))
@@ -253,9 +358,11 @@ class ActionClient(RemoteLeaf):
         attempt.heard_at = time.monotonic()
         if attempt.finished:
             return
-        if future.result().status == GoalStatus.STATUS_UNKNOWN:
-            attempt.lost = True
-            self._wake()
+        if future.result().status == GoalStatus.STATUS_UNKNOWN and \
+                self.client.last_status(attempt.goal_id) not in TERMINAL:
+            # It was running, and the server has never heard of it: it restarted.
+            self._lose(attempt, f"action server {attempt.server} no longer has the goal (it restarted?)",
+                       failures.SERVER_LOST)
             return
         self._on_result(attempt, future)
 
@@ -274,11 +381,8 @@ class ActionClient(RemoteLeaf):
         handle.get_result_async().add_done_callback(partial(self._on_probe_answer, attempt, handle))
 
     def _on_probe_answer(self, attempt, handle, future):
-        if attempt.finished:
-            return
-        if future.result().status == GoalStatus.STATUS_UNKNOWN:
-            self._maybe_unknown(attempt)
-            return
+        if attempt.finished or future.result().status == GoalStatus.STATUS_UNKNOWN:
+            return      # not decided yet (a slow server), or never received: still in flight
         if attempt.handle is None:
             attempt.handle = handle     # the server had the goal: its acceptance was lost
         self._on_result(attempt, future)
@@ -289,38 +393,46 @@ class ActionClient(RemoteLeaf):
         handle.cancel_goal_async().add_done_callback(partial(self._on_recall_answer, attempt, handle))
 
     def _on_recall_answer(self, attempt, handle, future):
+        self._on_cancel_answer(attempt, future)
         ours = bytes(attempt.goal_id.uuid)
         if any(bytes(g.goal_id.uuid) == ours for g in future.result().goals_canceling):
             handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
-        else:
-            self._maybe_unknown(attempt)
 
-    def _maybe_unknown(self, attempt):
-        """The server says it has no such goal: believe it once the request is older than
-        server_timeout (before that, a slow server may still be deciding)."""
-        if attempt.handle is None and time.monotonic() - attempt.sent_at > self.server_timeout:
-            attempt.unknown = True
+    def _on_cancel_answer(self, attempt, future):
+        response = future.result()
+        code = response.return_code
+        ours = bytes(attempt.goal_id.uuid)
+        answer = CANCEL_ANSWERS.get(code, f"code {code}")
+        if code == CancelGoal.Response.ERROR_NONE and not any(bytes(g.goal_id.uuid) == ours
+                                                            for g in response.goals_canceling):
+            answer = "not_canceling"    # accepted for others, not this goal (it had ended, or is unknown yet)
+        self._event("cancel_answer", goal_id=attempt.id_hex, answer=answer, return_code=code)
 
     def _on_goal_response(self, attempt, future):
         handle = future.result()
+        if attempt.finished:
+            return
         attempt.handle = handle
         attempt.heard_at = time.monotonic()
         self._event("goal_accepted" if handle.accepted else "goal_rejected", goal_id=attempt.id_hex)
         if not handle.accepted:
-            attempt.finished = True
+            self._close(attempt)
             if attempt is self._attempt:
                 self._finish(Status.FAILURE, Failure(failures.REJECTED, f"{self.resolved_name()} rejected the goal"))
+            else:
+                self._wake()
             return
         handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
         if attempt is not self._attempt:    # the leaf stopped while the goal was pending: recall it
-            handle.cancel_goal_async()
+            self._event("cancel_sent", goal_id=attempt.id_hex, state="accepted late")
+            handle.cancel_goal_async().add_done_callback(partial(self._on_cancel_answer, attempt))
         else:
             self.feedback_message = "goal accepted"
             self._wake()
 
     def _on_feedback(self, attempt, message):
         attempt.heard_at = time.monotonic()
-        if attempt is not self._attempt:
+        if attempt is not self._attempt or attempt.finished:
             return
         self.feedback = message.feedback
         self._write("feedback", message.feedback)
@@ -337,28 +449,73 @@ class ActionClient(RemoteLeaf):
     def _on_result(self, attempt, future):
         if attempt.finished:            # a result asked for twice arrives twice
             return
-        attempt.finished = True
         response = future.result()
-        status, result = response.status, response.result
+        status, result, source = response.status, response.result, "get_result"
+        seen = self.client.last_status(attempt.goal_id)
+        if status == GoalStatus.STATUS_UNKNOWN:
+            if seen in TERMINAL:
+                status, result, source = seen, None, "status_topic"
+            else:   # the server kept no result: its final status may still be on its way
+                attempt.result_unknown_at = attempt.result_unknown_at or time.monotonic()
+                self._wake()
+                return
+        elif seen in TERMINAL and seen != status:
+            self._event("status_mismatch", goal_id=attempt.id_hex, get_result=STATUS_NAMES.get(status, str(status)),
+                        status_topic=STATUS_NAMES.get(seen, str(seen)))
+        self._conclude(attempt, status, result, source)
+
+    def _settle_unknown(self, attempt, now):
+        seen = self.client.last_status(attempt.goal_id)
+        if seen in TERMINAL:
+            self._conclude(attempt, seen, None, "status_topic")
+        elif now - attempt.result_unknown_at > STATUS_GRACE:
+            self._lose(attempt, f"goal ended on {attempt.server}, which kept neither its result nor its final "
+                                "status", failures.RESULT_LOST)
+
+    def _conclude(self, attempt, status, result, source):
+        """The goal ended with ``status``; ``result`` is None when only the status is known."""
+        self._close(attempt)
         code, message = error_of(result)
         name = STATUS_NAMES.get(status, str(status))
-        self._event("result", goal_id=attempt.id_hex, status=name, error_code=code, message=message,
+        self._event("result", goal_id=attempt.id_hex, status=name, source=source, error_code=code, message=message,
                     seconds=round(time.monotonic() - attempt.sent_at, 4), feedback_messages=attempt.feedback_total)
         if attempt is not self._attempt:
             self._wake()    # a host waiting for cancelled goals to end can look again
             return
         self.result = result
-        self._write("result", result)
+        if result is not None:
+            self._write("result", result)
         if status == GoalStatus.STATUS_SUCCEEDED:
-            if self.result_check is None or self.result_check.holds(result):
+            check = self.result_check
+            if check is None or (result is None and getattr(check, "implied_by_success", False)):
+                self._finish(Status.SUCCESS, None)
+            elif result is None:
+                self._finish(Status.FAILURE, Failure(failures.RESULT_LOST, f"the goal succeeded, but "
+                             f"{attempt.server} kept no result to check ({check!r})", name))
+            elif check.holds(result):
                 self._finish(Status.SUCCESS, None)
             else:
-                self._finish(Status.FAILURE, Failure(failures.RESULT_CHECK, self.result_check.describe(result),
-                                                     name, code))
+                self._finish(Status.FAILURE, Failure(failures.RESULT_CHECK, check.describe(result), name, code))
         elif status == GoalStatus.STATUS_CANCELED:
             self._finish(Status.FAILURE, Failure(failures.CANCELED, message or "goal canceled by the server", name, code))
         else:
             self._finish(Status.FAILURE, Failure(failures.ABORTED, message or f"goal ended {name}", name, code))
+
+    def _lose(self, attempt, why, reason=failures.SERVER_LOST):
+        """The goal's end cannot be known: stop counting it, log why, and fail the leaf if current."""
+        if attempt.finished:
+            return
+        self._close(attempt)
+        attempt.lost = why
+        self._event("goal_lost", goal_id=attempt.id_hex, reason=reason, message=why)
+        if attempt is self._attempt:
+            self._finish(Status.FAILURE, Failure(reason, why))
+        else:
+            self._wake()
+
+    def _close(self, attempt):
+        attempt.finished = True
+        self.client.forget(attempt.goal_id)
 
     def _finish(self, status, failure):
         self._outcome = status
@@ -370,6 +527,14 @@ class ActionClient(RemoteLeaf):
 
 
 # -- typed conveniences: they only build goals ------------------------------------------------
+
+def error_code_zero() -> Check:
+    """The typed actions' success check (Nav2's and control_msgs' convention: error_code 0 on
+    success). A SUCCEEDED status alone passes it when the server kept no result."""
+    check = Check("error_code", "==", 0)
+    check.implied_by_success = True
+    return check
+
 
 def quaternion_z(yaw: float) -> dict:
     return {"x": 0.0, "y": 0.0, "z": math.sin(yaw / 2.0), "w": math.cos(yaw / 2.0)}
@@ -385,7 +550,7 @@ class NavigateTo(ActionClient):
     def __init__(self, name, x=0.0, y=0.0, yaw=0.0, frame="map", pose_key=None,
                  action_name="navigate_to_pose", action_type="mission_interfaces/action/NavigateToPose", **kwargs):
         goal = {} if pose_key else {"pose": _pose_stamped(x, y, yaw, frame)}
-        kwargs.setdefault("result_check", Check("error_code", "==", 0))
+        kwargs.setdefault("result_check", error_code_zero())
         super().__init__(name, action_type, action_name, goal=goal,
                          goal_from_blackboard={"pose": pose_key} if pose_key else None, **kwargs)
 
@@ -409,7 +574,7 @@ class FollowTrajectory(ActionClient):
             {"positions": [float(p) for p in positions],
              "time_from_start": {"sec": int(t), "nanosec": int(round((t - int(t)) * 1e9))}}
             for t, positions in points]}
-        kwargs.setdefault("result_check", Check("error_code", "==", 0))
+        kwargs.setdefault("result_check", error_code_zero())
         super().__init__(name, action_type, action_name, goal={"trajectory": trajectory}, **kwargs)
 
 
@@ -425,5 +590,5 @@ class MoveArm(ActionClient):
             goal["named_pose"] = named_pose
         else:
             goal.update(joint_names=list(joints), positions=[float(v) for v in joints.values()])
-        kwargs.setdefault("result_check", Check("error_code", "==", 0))
+        kwargs.setdefault("result_check", error_code_zero())
         super().__init__(name, action_type, action_name, goal=goal, **kwargs)

@@ -6,11 +6,11 @@ nothing else: no expressions are evaluated.
 """
 import math
 import operator
-import time
 
 import py_trees
 from py_trees.common import Access, Status
 
+from behaviors.clock import UsesMissionTime
 from behaviors.failures import CONDITION, Failure
 from behaviors.messages import get_path
 
@@ -92,23 +92,26 @@ class SetBlackboard(_BlackboardUser):
         return Status.SUCCESS
 
 
-class Wait(py_trees.behaviour.Behaviour):
-    """RUNNING for ``duration`` seconds after it starts, then SUCCESS. Never blocks a tick."""
+class Wait(UsesMissionTime, py_trees.behaviour.Behaviour):
+    """RUNNING for ``duration`` seconds of mission time after it starts (time while the mission is
+    paused does not count), then SUCCESS. Never blocks a tick."""
 
-    def __init__(self, name: str, duration: float, clock=time.monotonic):
+    def __init__(self, name: str, duration: float, clock=None):
         super().__init__(name)
         self.duration = float(duration)
-        self._clock = clock
+        if clock is not None:
+            self.clock = clock
         self._until = 0.0
         self._shown = None
 
     def initialise(self):
-        self._until = self._clock() + self.duration
+        self._until = self.clock() + self.duration
         self._shown = None
 
     def update(self):
-        remaining = self._until - self._clock()
+        remaining = self._until - self.clock()
         if remaining <= 0:
+            self.feedback_message = f"waited {self.duration:g} s"
             return Status.SUCCESS
         # Whole seconds: a message that changed every tick would make every tick a tree change
         # (a snapshot published, a redraw) for nothing a person could read.

@@ -1,15 +1,23 @@
-"""Decorators py_trees lacks. Use py_trees' own (Timeout, Repeat, Inverter, OneShot, ...) first.
+"""Decorators py_trees lacks, and py_trees' own where ours must record why they fail.
+
+Every decorator that turns its child's success or running into a failure records a
+:class:`~behaviors.failures.Failure` (``self.failure``), so the failure has a reason that the result,
+the log and ``retry_on`` see: :class:`Timeout` (``timeout``), :class:`Invert` (``inverted``, when the
+child succeeded) and :class:`ForceFailure` (``forced_failure``). A failure that passes through a
+decorator keeps its child's reason. Time counts mission time (paused time excluded; see
+:mod:`behaviors.clock`).
 """
 import random
-import time
 
 from py_trees.common import Status
 from py_trees.decorators import Decorator
 
-from behaviors.failures import failure_of
+from behaviors import failures
+from behaviors.clock import UsesMissionTime
+from behaviors.failures import Failure, FailureTracker
 
 
-class RetryWithBackoff(Decorator):
+class RetryWithBackoff(UsesMissionTime, Decorator):
     """Retry a failing child up to ``max_attempts`` times, waiting longer between attempts.
 
     The n-th wait is ``min(max_delay, initial_delay * factor**(n-1))``, scaled by a seeded random
@@ -24,7 +32,7 @@ class RetryWithBackoff(Decorator):
     """
 
     def __init__(self, name, child, max_attempts=3, initial_delay=1.0, factor=2.0, max_delay=30.0,
-                 jitter=0.0, seed=None, retry_on=None, no_retry_on=(), clock=time.monotonic):
+                 jitter=0.0, seed=None, retry_on=None, no_retry_on=(), clock=None):
         super().__init__(name=name, child=child)
         if max_attempts < 1:
             raise ValueError(f"{name}: max_attempts must be at least 1")
@@ -35,10 +43,12 @@ class RetryWithBackoff(Decorator):
         self.retry_on = None if retry_on is None else set(retry_on)
         self.no_retry_on = set(no_retry_on)
         self._random = random.Random(seed)
-        self._clock = clock
+        if clock is not None:
+            self.clock = clock
         self.attempt = 0
         self.delays = []            # the waits chosen in this run, for the log and tests
         self._resume_at = None
+        self._failures = FailureTracker()   # why each attempt failed, seen as the child is ticked
 
     def initialise(self):
         self.attempt = 1
@@ -49,7 +59,7 @@ class RetryWithBackoff(Decorator):
         if self.status != Status.RUNNING:
             self.initialise()
         if self._resume_at is not None:
-            remaining = self._resume_at - self._clock()
+            remaining = self._resume_at - self.clock()
             if remaining > 0:
                 self.feedback_message = f"attempt {self.attempt} failed; retrying in {remaining:.1f} s"
                 self.status = Status.RUNNING
@@ -57,7 +67,7 @@ class RetryWithBackoff(Decorator):
                 return
             self._resume_at = None
             self.attempt += 1
-        yield from self.decorated.tick()
+        yield from self._failures.tick(self.decorated)
         new_status = self.update()
         if new_status != Status.RUNNING:
             self.stop(new_status)
@@ -69,7 +79,7 @@ class RetryWithBackoff(Decorator):
         if child != Status.FAILURE:
             self.feedback_message = f"attempt {self.attempt}/{self.max_attempts}: {child.value}"
             return child
-        _, failure = failure_of(self.decorated)
+        _, failure = self._failures.root_cause(self.decorated)
         reason = failure.reason if failure else None
         retryable = (self.retry_on is None or reason in self.retry_on) and reason not in self.no_retry_on
         if not retryable:
@@ -81,6 +91,91 @@ class RetryWithBackoff(Decorator):
         delay = min(self.max_delay, self.initial_delay * self.factor ** (self.attempt - 1))
         delay *= 1.0 + self._random.uniform(-self.jitter, self.jitter)
         self.delays.append(delay)
-        self._resume_at = self._clock() + delay
+        self._resume_at = self.clock() + delay
         self.feedback_message = f"attempt {self.attempt} failed ({reason}); retrying in {delay:.1f} s"
         return Status.RUNNING
+
+
+class Timeout(UsesMissionTime, Decorator):
+    """Fail, stopping the child, when it has run ``duration`` seconds of mission time (time while
+    the mission is paused does not count). Mirrors py_trees' Timeout, with a reason.
+
+    Status:
+        RUNNING: the child is running and time is left
+        SUCCESS / FAILURE: the child's, when it finished in time (a failure keeps its reason)
+        FAILURE: time ran out (reason ``timeout``); the child is stopped (its goal cancelled)
+    """
+
+    def __init__(self, name, child, duration: float):
+        super().__init__(name=name, child=child)
+        self.duration = float(duration)
+        self.failure = None
+        self._deadline = 0.0
+
+    def initialise(self):
+        self.failure = None
+        self._deadline = self.clock() + self.duration
+        self.feedback_message = ""
+
+    def update(self):
+        child = self.decorated.status
+        if child == Status.RUNNING and self.clock() >= self._deadline:
+            self.decorated.stop(Status.INVALID)
+            self.failure = Failure(failures.TIMEOUT, f"{self.decorated.name} did not finish within "
+                                                     f"{self.duration:g} s")
+            self.feedback_message = f"timed out after {self.duration:g} s"
+            return Status.FAILURE
+        self.feedback_message = f"{max(0.0, self._deadline - self.clock()):.1f} s left" \
+            if child == Status.RUNNING else ""
+        return child
+
+
+class Invert(Decorator):
+    """Success becomes failure (reason ``inverted``) and failure success. Mirrors py_trees' Inverter."""
+
+    def __init__(self, name, child):
+        super().__init__(name=name, child=child)
+        self.failure = None
+
+    def update(self):
+        child = self.decorated.status
+        self.failure = None
+        if child == Status.SUCCESS:
+            self.failure = Failure(failures.INVERTED, f"{self.decorated.name} succeeded, and invert makes that a "
+                                                      "failure")
+            self.feedback_message = "succeeded, inverted to failure"
+            return Status.FAILURE
+        if child == Status.FAILURE:
+            self.feedback_message = "failed, inverted to success"
+            return Status.SUCCESS
+        self.feedback_message = ""
+        return child
+
+
+class ForceFailure(Decorator):
+    """Success becomes failure (reason ``forced_failure``); a failure keeps its own reason.
+    Mirrors py_trees' SuccessIsFailure and BT.CPP's ForceFailure."""
+
+    def __init__(self, name, child):
+        super().__init__(name=name, child=child)
+        self.failure = None
+
+    def update(self):
+        child = self.decorated.status
+        self.failure = None
+        self.feedback_message = ""
+        if child == Status.SUCCESS:
+            self.failure = Failure(failures.FORCED_FAILURE, f"{self.decorated.name} succeeded, and force_failure "
+                                                            "makes that a failure")
+            self.feedback_message = "succeeded, forced to failure"
+            return Status.FAILURE
+        return child
+
+
+class ForceSuccess(Decorator):
+    """Failure becomes success. Mirrors py_trees' FailureIsSuccess and BT.CPP's ForceSuccess."""
+
+    def update(self):
+        child = self.decorated.status
+        self.feedback_message = "failed, forced to success" if child == Status.FAILURE else ""
+        return Status.SUCCESS if child == Status.FAILURE else child

@@ -1,28 +1,55 @@
-"""Why a behaviour failed: one record type shared by every leaf, decorator and the executive.
+"""Why a behaviour failed: one record type and one table of reasons, shared by every leaf, decorator,
+the executive, the run log and the views.
 
-Leaves set ``self.failure`` when they return FAILURE; :func:`failure_of` finds the failure that
-explains a failed subtree, so a retry decorator can decide whether to retry and the executive can
-report 'navigate: aborted (error 9000: goal blocked)'.
+Every behaviour that *causes* a failure sets ``self.failure`` (a :class:`Failure`) when it returns
+FAILURE: leaves for what their server or check did, decorators when they turn success or a running
+child into failure (timeout, force_failure, invert). :func:`root_cause` finds the failure that
+explains a failed subtree; retry decorators decide on its reason, and the executive reports it.
+
+=====================  =========================================================================
+reason                 meaning
+=====================  =========================================================================
+server_unavailable     no server within the leaf's ``server_timeout``
+rejected               the action server refused the goal
+aborted                the action server aborted the goal (preempted by another client included)
+canceled               the goal was cancelled by someone else
+timeout                a goal, call or goal request took longer than allowed, or a ``timeout``
+                       decorator's time ran out (time while paused does not count)
+server_lost            the server left the graph (or restarted and no longer has the goal)
+result_lost            the goal ended, but neither its result nor its final status could be had
+result_check           the goal succeeded, but its result failed the leaf's check
+response               a service answered, and its response failed the leaf's check
+invalid_goal           the goal or request could not be built (a blackboard key missing or unfit)
+server_busy            the server still held a cancelled goal of this run past ``halt_timeout``
+condition              a condition evaluated false (or its blackboard key is not set)
+forced_failure         ``force_failure``: the child succeeded and was turned into a failure
+inverted               ``invert``: the child succeeded and was turned into a failure
+=====================  =========================================================================
 """
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-import py_trees
+from py_trees.common import Status
 
-# Reasons, as recorded in Failure.reason.
-SERVER_UNAVAILABLE = "server_unavailable"  # no server within the wait timeout
-REJECTED = "rejected"                      # the server refused the goal
-ABORTED = "aborted"                        # the server aborted the goal
-CANCELED = "canceled"                      # the goal was cancelled by someone else
-TIMEOUT = "timeout"                        # the goal or call took longer than allowed
-SERVER_LOST = "server_lost"                # the server vanished while the goal ran
-RESULT_CHECK = "result_check"              # succeeded, but the result failed its check
-RESPONSE = "response"                      # a service answered with failure
-INVALID_GOAL = "invalid_goal"              # the goal could not be built (missing blackboard key)
-CONDITION = "condition"                    # a condition evaluated false
+SERVER_UNAVAILABLE = "server_unavailable"
+REJECTED = "rejected"
+ABORTED = "aborted"
+CANCELED = "canceled"
+TIMEOUT = "timeout"
+SERVER_LOST = "server_lost"
+RESULT_LOST = "result_lost"
+RESULT_CHECK = "result_check"
+RESPONSE = "response"
+INVALID_GOAL = "invalid_goal"
+SERVER_BUSY = "server_busy"
+CONDITION = "condition"
+FORCED_FAILURE = "forced_failure"
+INVERTED = "inverted"
 
-REASONS = (SERVER_UNAVAILABLE, REJECTED, ABORTED, CANCELED, TIMEOUT, SERVER_LOST, RESULT_CHECK, RESPONSE,
-           INVALID_GOAL, CONDITION)
+REASONS = (SERVER_UNAVAILABLE, REJECTED, ABORTED, CANCELED, TIMEOUT, SERVER_LOST, RESULT_LOST, RESULT_CHECK,
+           RESPONSE, INVALID_GOAL, SERVER_BUSY, CONDITION, FORCED_FAILURE, INVERTED)
+# Failures a decorator makes of its child's success: the root cause only when nothing else failed.
+DECORATOR_REASONS = (FORCED_FAILURE, INVERTED)
 
 
 @dataclass
@@ -32,6 +59,15 @@ class Failure:
     status: Optional[str] = None       # the goal's final status name, for actions
     error_code: Optional[int] = None   # the result's error code, when it has one
 
+    def __post_init__(self):
+        if self.reason not in REASONS:
+            raise ValueError(f"unknown failure reason {self.reason!r}; the table is behaviors.failures.REASONS")
+
+    @property
+    def by_decorator(self) -> bool:
+        """A failure a decorator made of its child's success (not a timeout: that is real)."""
+        return self.reason in DECORATOR_REASONS
+
     def as_dict(self) -> dict:
         return asdict(self)
 
@@ -40,22 +76,77 @@ class Failure:
         return f"{self.reason}{code}: {self.message}"
 
 
-def failure_of(behaviour: py_trees.behaviour.Behaviour):
-    """The (behaviour, Failure) that explains why ``behaviour`` failed.
+class FailureTracker:
+    """Why each behaviour of a tree failed, recorded in tick order as the tree is ticked.
 
-    Follows failed children down to the deepest one that recorded a failure; among several failed
-    children (a fallback whose every option failed) the last one tried explains it. Where no
-    failure was recorded below (an ``invert`` whose child succeeded), it is the deepest failed
-    behaviour, with None: its feedback message says why.
+    py_trees resets finished behaviours to INVALID as their parents move on (a fallback clears its
+    failed options when it tries the next one), so a failed tree no longer shows what failed under
+    it. The tracker watches every behaviour as it is ticked (the order :meth:`tick` yields them,
+    children before parents) and, when one fails, records what explains it then: its own failure
+    record (a leaf, or a decorator that made the failure), or the explanations of its children that
+    failed since it started this time. Use :meth:`tick` to tick a root through it.
     """
-    unexplained = None
-    for child in reversed(behaviour.children):
-        if child.status == py_trees.common.Status.FAILURE:
-            deeper = failure_of(child)
-            if deeper[1] is not None:
-                return deeper
-            unexplained = unexplained or deeper
-    own = getattr(behaviour, "failure", None)
-    if own is not None or unexplained is None:
-        return behaviour, own
-    return unexplained
+
+    def __init__(self):
+        self.ticks = 0
+        self._started = {}      # behaviour id -> tick its current activation began
+        self._last = {}         # behaviour id -> status when last seen
+        self._why = {}          # behaviour id -> (tick, [(behaviour, Failure or None), ...])
+
+    def tick(self, root):
+        """Tick ``root`` once, watching every behaviour; yields them as ``root.tick()`` does."""
+        self.ticks += 1
+        for behaviour in root.tick():
+            self.observe(behaviour)
+            yield behaviour
+        self.forget_reset(root)
+
+    def observe(self, behaviour):
+        """``behaviour`` was just ticked (call in tick order, once per yield)."""
+        status, key = behaviour.status, behaviour.id
+        if self._last.get(key) != Status.RUNNING:
+            self._started[key] = self.ticks
+        self._last[key] = status
+        if status == Status.FAILURE:
+            self._why[key] = (self.ticks, self._explain(behaviour))
+
+    def forget_reset(self, root):
+        """Note behaviours reset without being ticked (stopped by a parent, a pause, a halt): their
+        next run is a new activation."""
+        stack = [root]
+        while stack:
+            behaviour = stack.pop()
+            if behaviour.status == Status.INVALID:
+                self._last[behaviour.id] = Status.INVALID
+            stack.extend(behaviour.children)
+
+    def _explain(self, behaviour) -> list:
+        own = getattr(behaviour, "failure", None)
+        if own is not None:
+            return [(behaviour, own)]
+        since = self._started.get(behaviour.id, 0)
+        found = []
+        for child in behaviour.children:
+            why = self._why.get(child.id)
+            if why is not None and why[0] >= since:
+                found.extend(why[1])
+        return found or [(behaviour, None)]
+
+    def causes(self, behaviour) -> list:
+        """The (behaviour, Failure) pairs that explain ``behaviour``'s last failure, in tick order,
+        failures a decorator made of a success last (see :func:`order`); empty if it never failed."""
+        return order(self._why.get(behaviour.id, (0, []))[1])
+
+    def root_cause(self, behaviour):
+        """The first failure in tick order that a decorator did not cause; else the first a
+        decorator caused; (behaviour, None) when nothing below recorded a reason."""
+        found = self.causes(behaviour)
+        return found[0] if found else (behaviour, None)
+
+
+def order(explained: list) -> list:
+    """Explanations with a reason first (those not made by a decorator, then those made by one),
+    each group in tick order; failures without a reason last."""
+    real = [c for c in explained if c[1] is not None and not c[1].by_decorator]
+    made = [c for c in explained if c[1] is not None and c[1].by_decorator]
+    return real + made + [c for c in explained if c[1] is None]

@@ -6,7 +6,11 @@ host (the executive, a test) passes to ``setup``:
 - ``wake``: called when a response, feedback or result arrives, so the host can tick at once;
 - ``events``: ``events(behaviour, name, data)`` for each goal or call event (sent, accepted,
   feedback summary, result, cancel), for run logs;
-- ``clients``: a :class:`ClientPool` to share clients with earlier and later trees on the node.
+- ``clients``: a :class:`ClientPool` to share clients with earlier and later trees on the node;
+- ``goals``: the run's :class:`GoalBook`, so a leaf can see goals other leaves of the run are still
+  cancelling on its server (one is made per leaf when absent);
+- ``halt_timeout``: seconds a cancelled goal may take to end before a host (or a leaf waiting for
+  it) gives up (10 when absent).
 """
 import time
 
@@ -34,6 +38,28 @@ class ClientPool:
         for client in self._clients.values():
             client.destroy()
         self._clients.clear()
+
+
+class GoalBook:
+    """The goals a run's leaves have cancelled that have not ended yet, by server name: so that a
+    leaf does not send a goal to a server still winding down another goal of the same run (two
+    goals driving one robot). Entries are the leaves' own goal records (anything with
+    ``in_flight`` and ``id_hex``); ended ones drop out as they are looked at."""
+
+    def __init__(self):
+        self._by_server = {}
+
+    def abandoned(self, attempt) -> None:
+        self._by_server.setdefault(attempt.server, []).append(attempt)
+
+    def canceling(self, server: str) -> list:
+        """Cancelled goals on ``server`` that have not ended, oldest first."""
+        held = [a for a in self._by_server.get(server, ()) if a.in_flight]
+        if held:
+            self._by_server[server] = held
+        else:
+            self._by_server.pop(server, None)
+        return held
 
 
 def release(root):
@@ -79,6 +105,8 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         self.failure = None
         self._wake = lambda: None
         self._events = _no_events
+        self._book = GoalBook()
+        self._halt_timeout = 10.0
         self._owns_client = True
         self._waiting_since = 0.0
 
@@ -118,6 +146,8 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
             raise KeyError(f"{self.name}: setup() needs node=<rclpy node>") from None
         self._wake = kwargs.get("wake") or (lambda: None)
         self._events = kwargs.get("events") or _no_events
+        self._book = kwargs.get("goals") or self._book
+        self._halt_timeout = float(kwargs.get("halt_timeout") or self._halt_timeout)
         pool = kwargs.get("clients")
         try:
             self.validate()

@@ -9,6 +9,7 @@ waiting for the service (up to server_timeout)  RUNNING
 no service within ``server_timeout``          FAILURE     server_unavailable
 a request blackboard key is missing           FAILURE     invalid_goal
 called, no response yet                       RUNNING
+the service left the graph while called       FAILURE     server_lost
 no response within ``call_timeout``           FAILURE     timeout
 response passes ``success_check``             SUCCESS
 response fails ``success_check``              FAILURE     response
@@ -16,7 +17,10 @@ response fails ``success_check``              FAILURE     response
 
 ``success_check`` defaults to ``success == True`` (std_srvs Trigger and SetBool); None accepts any
 response. A leaf stopped while its call is pending forgets the call (a service call cannot be
-cancelled on the server). Ticking it again after it finished makes a new call.
+cancelled on the server). Ticking it again after it finished makes a new call. While a call is
+pending, the leaf checks every ``server_check_period`` that the service is still in the graph, as
+action leaves do: a server killed mid-call is ``server_lost`` within its DDS lease (3 s with the
+package's Fast DDS profile), not a ``timeout`` after the whole call timeout.
 
 Events for a host's log (see :mod:`behaviors.leaf`): ``call_sent``, ``response`` and ``call_abandoned``.
 """
@@ -44,17 +48,20 @@ class ServiceClient(RemoteLeaf):
         call_timeout: seconds to wait for the response
         success_check: :class:`~behaviors.basics.Check` deciding success from the response
         response_key, failure_key: blackboard keys for the response (message) and the failure (dict)
+        server_check_period: seconds between checks, while a call is pending, that the service exists
     """
 
     KIND = "srv"
 
     def __init__(self, name, service_type, service_name, request=None, request_from_blackboard=None,
                  server_timeout=5.0, call_timeout=10.0, success_check=SUCCESS_FIELD,
-                 response_key=None, failure_key=None):
+                 response_key=None, failure_key=None, server_check_period=0.5):
         super().__init__(name, service_type, service_name, request, request_from_blackboard, server_timeout,
                          {"response": response_key, "failure": failure_key})
         self.call_timeout = float(call_timeout)
         self.success_check = success_check
+        self.server_check_period = server_check_period
+        self._next_server_check = 0.0
         self._future = None
         self._called_at = 0.0
         self.response = None
@@ -84,11 +91,18 @@ class ServiceClient(RemoteLeaf):
             self._future = self.client.call_async(request)
             self._future.add_done_callback(lambda _: self._wake())
             self._called_at = time.monotonic()
+            self._next_server_check = self._called_at + self.server_check_period
             self._event("call_sent", service=self.resolved_name())
             self.feedback_message = "called"
             return Status.RUNNING
         if not self._future.done():
-            if time.monotonic() - self._called_at <= self.call_timeout:
+            now = time.monotonic()
+            if now >= self._next_server_check:
+                self._next_server_check = now + self.server_check_period
+                if not self.client.service_is_ready():
+                    return self._fail(failures.SERVER_LOST, f"service {self.resolved_name()} left the graph "
+                                                            "while the call was pending")
+            if now - self._called_at <= self.call_timeout:
                 return Status.RUNNING
             return self._fail(failures.TIMEOUT, f"{self.resolved_name()} did not answer within {self.call_timeout:g} s")
         self.response = self._future.result()

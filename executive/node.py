@@ -21,6 +21,7 @@ import pathlib
 import signal
 import sys
 import time
+import traceback
 
 import py_trees
 import rclpy
@@ -57,7 +58,9 @@ PARAMETERS = {
     "viewer_host": ("127.0.0.1", "the viewer's address; anything but loopback exposes it to the network"),
     "viewer_allow_control": (False, "the viewer may cancel and start missions"),
 }
-EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130}
+EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130,
+              runs.INTERRUPTED: 130, runs.ERROR: 4}
+RESULT_DELIVERY_TIMEOUT = 3.0   # s an exiting executive keeps serving for its last results to go out
 SNAPSHOT_PERIOD = 0.05     # s: the most often ~/tree_snapshots is published
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
 
@@ -75,6 +78,7 @@ class ExecutiveNode(Node):
         self.server = None
         self.viewer = None
         self.client_pool = ClientPool()
+        self._faults_logged = set()
         super().__init__(node_name, **kwargs)
         for name, (default, description) in PARAMETERS.items():
             self.declare_parameter(name, default, ParameterDescriptor(description=description))
@@ -91,6 +95,9 @@ class ExecutiveNode(Node):
             self.undeclare_parameter("setup_timeout")
         self.tree.setup(node=self, timeout=setup_timeout)
         self._tree_visitors = snapshots.uses_py_trees_ros(self.tree)
+        if self._tree_visitors:
+            self._observer = snapshots.RunObserver()
+            self.tree.visitors.append(self._observer)
         self.listeners = []             # callables(run) told after every tick and state change
         self._wake_guard = self.create_guard_condition(self._tick)
         self._timer = self.create_timer(1.0 / self._param("tick_rate"), self._tick)
@@ -98,6 +105,7 @@ class ExecutiveNode(Node):
         self._last_snapshot = 0.0
         self._snapshot_due = False
         self._snapshots = self.create_publisher(TreeSnapshot, "~/tree_snapshots", snapshots.SNAPSHOT_QOS)
+        self._snapshots.publish(snapshots.idle(self.get_clock().now().to_msg()))
         self.create_service(Trigger, "~/pause", self._on_pause)
         self.create_service(Trigger, "~/resume", self._on_resume)
         if serve:
@@ -176,11 +184,12 @@ class ExecutiveNode(Node):
             model, root = loaded or self.load(mission, overrides)
         except MissionInvalid as exc:
             return runs.invalid(exc.errors)
-        run = runs.MissionRun(model, root, RunLog(self._param("log_dir"), model.name), goal_id)
+        run = runs.MissionRun(model, root, RunLog(self._param("log_dir"), model.name), goal_id,
+                              node_name=self.get_fully_qualified_name())
         run.halt_timeout = self._param("halt_timeout")
         try:
             py_trees.trees.setup(root, timeout=self._param("setup_timeout"), node=self, wake=self.wake,
-                                 events=run.on_leaf_event, clients=self.client_pool)
+                                 clients=self.client_pool, **run.setup_kwargs())
         except (InterfaceError, KeyError, ValueError) as exc:
             result = runs.invalid([f"{model.file}: {exc}"])
             run.halt(str(exc), 0.0, runs.INVALID)
@@ -189,8 +198,18 @@ class ExecutiveNode(Node):
         self._install(run)
         seed_blackboard(model)
         self.get_logger().info(f"running mission {model.name} (log {run.log.path})")
+        self._publish_snapshot(run)     # the latched topic never offers the previous run as current
         self.wake()
         return run
+
+    def recover_interrupted(self, executor):
+        """Cancel the goals of runs a previous executive of this node name left unfinished (killed),
+        and mark those runs interrupted (executive/recovery.py). Spins ``executor``; bounded."""
+        from executive import recovery
+        from executive.runlog import default_log_dir
+
+        recovery.sweep(self, executor, self._param("log_dir") or default_log_dir(),
+                       server_timeout=5.0, halt_timeout=self._param("halt_timeout"), log=self.get_logger())
 
     def _install(self, run):
         """Make ``run``'s tree the child of the long-lived root, replacing the last one."""
@@ -212,29 +231,65 @@ class ExecutiveNode(Node):
         return True
 
     def pause(self) -> tuple:
+        """(paused, message): False when nothing runs or the run is not running (already paused)."""
         if not self.busy:
             return False, "no mission is running"
-        message = self.run.pause(self._param("pause_cancels_goals"))
-        self._after(self.run, changed=True)
-        return self.run.paused, message
+        paused, message = self.run.pause(self._param("pause_cancels_goals"))
+        if paused:
+            self._after(self.run, changed=True)
+        return paused, message
 
     def resume(self) -> tuple:
+        """(resumed, message): False when nothing runs or the run is not paused."""
         if not self.busy:
             return False, "no mission is running"
-        message = self.run.resume()
+        resumed, message = self.run.resume()
         self.wake()
-        return not self.run.paused, message
+        return resumed, message
 
     def _on_pause(self, request, response):
-        response.success, response.message = self.pause()
+        try:
+            response.success, response.message = self.pause()
+        except Exception:
+            self.report_fault("pausing")
+            response.success, response.message = False, "internal error (logged by the executive)"
         return response
 
     def _on_resume(self, request, response):
-        response.success, response.message = self.resume()
+        try:
+            response.success, response.message = self.resume()
+        except Exception:
+            self.report_fault("resuming")
+            response.success, response.message = False, "internal error (logged by the executive)"
         return response
+
+    # -- faults -------------------------------------------------------------------------------
+    def report_fault(self, doing: str):
+        """Log an internal fault (a bug) with its traceback, once per distinct traceback; called from
+        an ``except`` block of a callback that must not let it escape."""
+        text = traceback.format_exc()
+        if text not in self._faults_logged:
+            self._faults_logged.add(text)
+            self.get_logger().error(f"internal error while {doing}:\n{text}")
+        else:
+            self.get_logger().error(f"internal error while {doing} (traceback logged before)")
 
     # -- the tick -------------------------------------------------------------------------------
     def _tick(self):
+        try:
+            self._tick_once()
+        except Exception:
+            self.report_fault("ticking the mission")
+            run = self.run
+            if run is not None and not run.done:
+                try:
+                    run.halt("internal error (logged by the executive)", run.halt_timeout, runs.ERROR)
+                except Exception:
+                    self.report_fault("halting the mission after an internal error")
+                    run.abandon(runs.RunResult(runs.ERROR, message="internal error (logged by the executive)"))
+                self._after(run, changed=True)
+
+    def _tick_once(self):
         run = self.run
         if run is None or run.done:
             return
@@ -246,10 +301,13 @@ class ExecutiveNode(Node):
             self._after(run, changed=False)
             return
         if self._tree_visitors:
-            self.tree.tick()            # py_trees_ros publishes its snapshot streams from the tree's handlers
+            # py_trees_ros publishes its snapshot streams from the tree's handlers; our visitor
+            # shows the run each behaviour as it is ticked.
+            self._observer.run_ = run
+            self.tree.tick()
+            changed = run.after_tick()
         else:
-            self.tree.root.tick_once()  # BehaviourTree.tick() also walks the whole tree for visitors
-        changed = run.after_tick()
+            changed = run.tick()        # BehaviourTree.tick() also walks the whole tree for visitors
         self._after(run, changed)
 
     def _after(self, run, changed: bool):
@@ -261,13 +319,16 @@ class ExecutiveNode(Node):
         # publishes it once someone subscribes, and the end of a run always does (latched).
         if self._snapshot_due and (run.done or (now - self._last_snapshot >= SNAPSHOT_PERIOD
                                                 and self._snapshots.get_subscription_count() > 0)):
-            self._snapshot_due = False
-            self._last_snapshot = now
-            self._snapshots.publish(snapshots.message(run, self.get_clock().now().to_msg()))
+            self._publish_snapshot(run)
         if changed or run.done or now - self._last_update >= FEEDBACK_PERIOD:
             self._last_update = now
             for listener in list(self.listeners):
                 listener(run)
+
+    def _publish_snapshot(self, run):
+        self._snapshot_due = False
+        self._last_snapshot = time.monotonic()
+        self._snapshots.publish(snapshots.message(run, self.get_clock().now().to_msg()))
 
     def destroy_node(self):
         if self.run is not None and self.run.done:
@@ -287,10 +348,30 @@ def spin_until(executor, predicate, timeout: float):
     return predicate()
 
 
+def shut_down(executive, executor, reason: str):
+    """Halt a running mission (outcome interrupted: its goals cancelled and waited for, its log
+    closed) and let every ExecuteMission result go out before the node is destroyed."""
+    if executive.halt(reason, runs.INTERRUPTED):
+        spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
+    if executive.server is not None:
+        executive.server.stop_accepting()
+        spin_until(executor, lambda: executive.server.delivered, RESULT_DELIVERY_TIMEOUT)
+
+
 def main(argv=None) -> int:
-    """``mission-executive [--ros-args ...]``: the node alone. SIGINT or SIGTERM halts a running
-    mission (its goals are cancelled and its log closed) before the node exits."""
+    """``mission-executive [--ros-args ...]``: the node alone. SIGINT or SIGTERM (a launch shutdown
+    sends both, in turn) halts a running mission: its goals are cancelled and waited for, its log
+    is closed, its ExecuteMission result (outcome interrupted) is sent, and the node exits."""
     args = sys.argv if argv is None else ["mission-executive", *argv]
+    stop = []
+
+    def on_signal(signum, _frame):
+        stop.append(signum)
+        if len(stop) > 1:       # a second signal: stop waiting for goals to end
+            raise KeyboardInterrupt
+    # Before anything else: a signal during start-up must not kill the process half-initialised.
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     try:
         executive = ExecutiveNode()
@@ -300,20 +381,13 @@ def main(argv=None) -> int:
         return EXIT_CODES[runs.INVALID]
     executor = SingleThreadedExecutor()
     executor.add_node(executive)
-    stop = []
-
-    def on_signal(signum, _frame):
-        stop.append(signum)
-        if len(stop) > 1:       # a second signal: stop waiting for goals to end
-            raise KeyboardInterrupt
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
     status = 0
     try:
+        executive.recover_interrupted(executor)
         mission = executive.get_parameter("mission").value
         exit_when_done = executive.get_parameter("exit_when_done").value and bool(mission)
         started = None
-        if mission:
+        if mission and not stop:
             # get_parameter_or: a string array given no value stays uninitialised, and get_parameter raises
             overrides = executive.get_parameter_or("mission_parameters").value or ()
             started = executive.start(mission, overrides)
@@ -330,14 +404,12 @@ def main(argv=None) -> int:
             executive.get_logger().info(f"mission {started.mission.name} {started.result.outcome}: "
                                         f"{started.result.message}")
             status = EXIT_CODES[started.result.outcome]
-        if executive.halt(f"executive shutting down (signal {stop[0] if stop else '?'})"):
-            spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
-        if executive.server is not None:    # let the last ExecuteMission result go out
-            spin_until(executor, lambda: executive.server.idle, 2.0)
+        shut_down(executive, executor, f"executive shutting down ({signal.Signals(stop[0]).name if stop else 'done'})")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         executor.shutdown()
         executive.destroy_node()
         rclpy.try_shutdown()

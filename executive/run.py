@@ -1,22 +1,43 @@
 """One run of a mission: its tree, its log, its progress, its ending. No rclpy here: the host (the
-executive node) owns time, ROS and the tick; a run only records and decides what a tick meant.
+executive node) owns ROS and when to tick; a run ticks its tree, records what each tick did and
+decides what it meant.
 
 States: ``running`` -> (``paused`` <-> ``running``) -> ``halting`` (its tree stopped, waiting for the
 goals it cancelled to end) -> ``done``; or ``running`` -> ``done`` when the tree finishes, through
 ``halting`` when its end stopped branches whose goals have not ended yet (logged as ``settling``).
+
+**Shown status.** py_trees resets a finished behaviour to INVALID when its parent restarts or stops
+it, and a halt resets everything. What a run shows (log, snapshots, views) is each behaviour's latest
+status in the run instead: ``RUNNING``, ``SUCCESS``, ``FAILURE``, ``HALTED`` (stopped while running),
+``SKIPPED``, or ``INVALID`` (never run). Status changes are logged in tick order, so the log reads as
+cause before effect.
+
+**Root cause.** A failed run names the first failure in tick order that a decorator did not cause
+(``failed_behavior``, ``failure``), and lists every failure that explains it (``failures``: each
+option of a failed fallback, in order); see :func:`behaviors.failures.causes`.
+
+**Time.** The run's :class:`~behaviors.clock.MissionClock` stops while the run is paused, so
+timeouts, waits and retry backoff count only unpaused time; pause spans are in the log.
 """
 import time
 from dataclasses import dataclass, field
 
+import py_trees
 from py_trees.common import Status
 
 from behaviors import failures
-from behaviors.failures import failure_of
-from behaviors.leaf import RemoteLeaf, release
+from behaviors.clock import MissionClock
+from behaviors.failures import FailureTracker
+from behaviors.leaf import GoalBook, RemoteLeaf, release
+from behaviors.messages import to_data
+from executive.runlog import process_identity
 
 SUCCEEDED, FAILED, INVALID, CANCELED, UNREACHABLE = "succeeded", "failed", "invalid", "canceled", "unreachable"
 ERROR, INTERRUPTED = "error", "interrupted"    # an internal fault; the executive stopped mid-mission
 RUNNING, PAUSED, HALTING, DONE = "running", "paused", "halting", "done"
+# Shown statuses (names as in the log, the snapshots' BehaviorState and the views).
+SHOWN = ("INVALID", "RUNNING", "SUCCESS", "FAILURE", "HALTED", "SKIPPED")
+BLACKBOARD_EVENT_PERIOD = 1.0   # s: the most often one key's changes are logged, between checkpoints
 
 
 @dataclass
@@ -25,8 +46,9 @@ class RunResult:
     failed_behavior: str = ""
     message: str = ""
     errors: list = field(default_factory=list)
-    failure: dict = None        # the Failure record (reason, message, status, error_code)
+    failure: dict = None        # the root cause's Failure record (reason, message, status, error_code)
     run_id: str = ""            # the run's log directory name; empty when no run started
+    failures: list = field(default_factory=list)   # every failure that explains it: {path, reason, message}
 
 
 def pre_order(behaviour):
@@ -59,10 +81,39 @@ def kind_of(behaviour) -> str:
     return node.kind if node is not None else type(behaviour).__name__
 
 
-class MissionRun:
-    """A compiled mission being run; ``log`` is a :class:`~executive.runlog.RunLog` or None."""
+def progress_of(behaviour) -> float:
+    """How much of ``behaviour``'s work is done, 0..1, from the live statuses: a sequence counts its
+    finished children and the running one's share, a parallel averages its children, a fallback
+    its running option, ``repeat`` its rounds (a behaviour may define ``progress(child_share)``)."""
+    if behaviour.status == Status.SUCCESS:
+        return 1.0
+    children = behaviour.children
+    if not children:
+        return 0.0
+    if hasattr(behaviour, "progress"):
+        child = children[0]
+        return behaviour.progress(0.0 if child.status == Status.SUCCESS else progress_of(child))
+    if isinstance(behaviour, py_trees.decorators.Repeat):
+        child = behaviour.decorated
+        share = 0.0 if child.status == Status.SUCCESS else progress_of(child)
+        return min(1.0, (behaviour.success + share) / max(1, behaviour.num_success))
+    if isinstance(behaviour, py_trees.composites.Sequence):
+        done = sum(c.status == Status.SUCCESS for c in children)
+        running = next((c for c in children if c.status == Status.RUNNING), None)
+        return (done + (progress_of(running) if running is not None else 0.0)) / len(children)
+    if isinstance(behaviour, py_trees.composites.Parallel):
+        return sum(progress_of(c) for c in children) / len(children)
+    if isinstance(behaviour, py_trees.composites.Selector):
+        return max((progress_of(c) for c in children if c.status == Status.RUNNING), default=0.0)
+    return progress_of(children[0])     # decorators: their child's share
 
-    def __init__(self, mission, root, log=None, goal_id: str = ""):
+
+class MissionRun:
+    """A compiled mission being run; ``log`` is a :class:`~executive.runlog.RunLog` or None;
+    ``node_name`` is the host's fully qualified node name, logged so that a restarted executive
+    finds the runs it left unfinished."""
+
+    def __init__(self, mission, root, log=None, goal_id: str = "", node_name: str = ""):
         self.mission = mission
         self.root = root
         self.log = log
@@ -70,6 +121,9 @@ class MissionRun:
         self.paths = paths_of(root)
         self.behaviours = list(pre_order(root))
         self.leaves = [b for b in self.behaviours if not b.children]
+        self.clock = MissionClock()
+        self.goals = GoalBook()
+        self.failures = FailureTracker()
         self.state = RUNNING
         self.result = None
         self.ticks = 0
@@ -77,13 +131,22 @@ class MissionRun:
         self.interrupted = []           # leaves stopped by a pause, sent again on resume
         self.halt_reason = None
         self.halt_timeout = 10.0        # s to wait for cancelled goals to end (the host sets it)
+        self.root_cause = None          # path of the behaviour the failure is attributed to
         self._settled_result = None     # the tree's own result, while waiting for its stopped goals
         self._halt_outcome = CANCELED
         self._halt_deadline = 0.0
-        self._seen = {b.id: (b.status, b.feedback_message) for b in self.behaviours}
+        self._index = {b.id: b for b in self.behaviours}
+        self._shown = {b.id: "INVALID" for b in self.behaviours}
+        self._feedback = {b.id: b.feedback_message for b in self.behaviours}
+        self._changed = False
+        self._final_progress = None
+        self._blackboard = {}           # key -> (value as last logged, when)
+        self._blackboard_due = {}       # key -> value changed but not logged yet (rate limit)
         self._completed = set()         # leaves that finished at least once
+        self._remote = [b for b in self.behaviours if hasattr(b, "open_goals")]
         self._write("run_started", mission=mission.name, file=mission.file, parameters=mission.parameters,
-                    run_id=self.run_id, goal_id=goal_id, tree=self.structure())
+                    run_id=self.run_id, goal_id=goal_id, node=node_name, process=process_identity(),
+                    tree=self.structure())
 
     def structure(self) -> list:
         """The tree's shape, pre-order: ``{path, name, kind, leaf, parent}`` per behaviour, ``parent``
@@ -93,6 +156,11 @@ class MissionRun:
         return [dict(path=self.paths[b.id], name=b.name, kind=kind_of(b), leaf=not b.children,
                      parent=index.get(b.parent.id, -1) if b.parent is not None and b is not self.root else -1)
                 for b in self.behaviours]
+
+    def setup_kwargs(self) -> dict:
+        """What the run gives its behaviours' ``setup`` besides the host's node and wake (see
+        :mod:`behaviors.leaf`): its clock, its goal book, the event hook and the halt timeout."""
+        return dict(clock=self.clock, goals=self.goals, events=self.on_leaf_event, halt_timeout=self.halt_timeout)
 
     # -- hooks for the leaves ---------------------------------------------------------------------
     @property
@@ -105,6 +173,11 @@ class MissionRun:
     def _write(self, event, **data):
         if self.log is not None:
             self.log.write(event, **data)
+
+    def note(self, event, **data):
+        """Log an event that may arrive after the run ended (a late cancel request, say)."""
+        if self.log is not None:
+            self.log.write_late(event, **data)
 
     # -- what the host asks ----------------------------------------------------------------------
     @property
@@ -122,22 +195,55 @@ class MissionRun:
         tip = self.root.tip()
         return self.paths.get(tip.id, "") if tip is not None else ""
 
+    def shown_status(self, behaviour) -> str:
+        """The behaviour's latest status in this run, one of :data:`SHOWN`."""
+        return self._shown.get(behaviour.id, "INVALID")
+
     def progress(self) -> float:
-        """Share of the mission's leaves that have finished at least once; 1.0 only on success."""
+        """Share of the mission's work done, 0..1: repeat rounds and the running leaf's place count;
+        1.0 only on success, frozen at the end (a single failing leaf is 0, not 99%)."""
         if self.result is not None and self.result.outcome == SUCCEEDED:
             return 1.0
-        return min(0.99, len(self._completed) / max(1, len(self.leaves)))
+        if self._final_progress is not None:
+            return self._final_progress
+        return min(0.99, progress_of(self.root))
+
+    def open_goals(self) -> list:
+        """Every goal of the run not yet ended on its server: ``{path, goal_id, server, state,
+        abandoned}`` (see :meth:`behaviors.actions.ActionClient.open_goals`)."""
+        return [dict(path=self.paths[b.id], **g) for b in self._remote for g in b.open_goals()]
 
     def goals_in_flight(self) -> int:
-        return sum(b.goals_in_flight() for b in self.behaviours if hasattr(b, "goals_in_flight"))
+        return len(self.open_goals())
 
     # -- ticking ---------------------------------------------------------------------------------
+    def tick(self) -> bool:
+        """Tick the tree once, recording each behaviour's status in tick order. True when the tick
+        changed a status or a feedback message (a snapshot is due)."""
+        self.begin_tick()
+        for behaviour in self.root.tick():
+            self.observe(behaviour)
+        return self.after_tick()
+
+    def begin_tick(self):
+        """A tick of the tree begins (called by :meth:`tick`, or a tree visitor's initialise)."""
+        self.failures.ticks += 1
+
+    def observe(self, behaviour):
+        """A behaviour was just ticked (called in tick order, by :meth:`tick` or a tree visitor)."""
+        if behaviour.id in self._index:
+            self.failures.observe(behaviour)
+            if behaviour.status != Status.INVALID:
+                self._show(behaviour, behaviour.status.name)
+
     def after_tick(self) -> bool:
         """Record what the tick changed and finish the run if the tree finished. True if any
         behaviour's status or feedback message changed (a snapshot is due)."""
         self.ticks += 1
+        self.failures.forget_reset(self.root)
         changed = self.record_changes()
         if self.root.status in (Status.SUCCESS, Status.FAILURE):
+            self._final_progress = min(0.99, progress_of(self.root))
             result = self._result_of_tree()
             left = self.goals_in_flight()
             if left:    # e.g. a parallel's other branches, stopped: their goals were just cancelled
@@ -155,51 +261,101 @@ class MissionRun:
         self._write("settling", outcome=result.outcome, goals_in_flight=left)
 
     def record_changes(self) -> bool:
-        changed = False
+        """Catch what ticks did not show: behaviours reset while running (HALTED), statuses changed
+        outside a tick (a pause, a halt), feedback messages, blackboard changes. True if anything
+        shown changed since the last call."""
         for behaviour in self.behaviours:
-            now = (behaviour.status, behaviour.feedback_message)
-            before = self._seen[behaviour.id]
-            if now == before:
-                continue
-            changed = True
-            self._seen[behaviour.id] = now
-            if now[0] == before[0]:
-                continue
-            leaf = not behaviour.children
-            if leaf and now[0] in (Status.SUCCESS, Status.FAILURE):
-                self._completed.add(behaviour.id)
-            data = dict(path=self.paths[behaviour.id], kind=kind_of(behaviour), leaf=leaf,
-                        previous=before[0].name, status=now[0].name, feedback=behaviour.feedback_message)
-            failure = getattr(behaviour, "failure", None)
-            if now[0] == Status.FAILURE and failure is not None:
-                data["failure"] = failure.as_dict()
-            self._write("status", **data)
+            status = behaviour.status
+            if status == Status.INVALID:
+                if self._shown[behaviour.id] == "RUNNING":
+                    self._show(behaviour, "HALTED")
+            elif getattr(behaviour, "skipped", False):
+                self._show(behaviour, "SKIPPED")
+            else:
+                self._show(behaviour, status.name)
+            if behaviour.feedback_message != self._feedback[behaviour.id]:
+                self._feedback[behaviour.id] = behaviour.feedback_message
+                self._changed = True
+        self._log_blackboard()
+        changed, self._changed = self._changed, False
         return changed
+
+    def _show(self, behaviour, status: str):
+        previous = self._shown[behaviour.id]
+        if status == previous:
+            return
+        self._shown[behaviour.id] = status
+        self._feedback[behaviour.id] = behaviour.feedback_message
+        self._changed = True
+        leaf = not behaviour.children
+        if leaf and status in ("SUCCESS", "FAILURE"):
+            self._completed.add(behaviour.id)
+        data = dict(path=self.paths[behaviour.id], kind=kind_of(behaviour), leaf=leaf, previous=previous,
+                    status=status, feedback=behaviour.feedback_message)
+        failure = getattr(behaviour, "failure", None)
+        if status == "FAILURE" and failure is not None:
+            data["failure"] = failure.as_dict()
+        self._write("status", **data)
+        if leaf and status in ("SUCCESS", "FAILURE"):
+            self._log_blackboard(checkpoint=True)
+
+    def _log_blackboard(self, checkpoint: bool = False):
+        """Log blackboard keys whose value changed: at most once per BLACKBOARD_EVENT_PERIOD per key,
+        and every pending change when a leaf finishes (a checkpoint)."""
+        if self.log is None:
+            return
+        now = time.monotonic()
+        for key, value in py_trees.blackboard.Blackboard.storage.items():
+            logged = self._blackboard.get(key)
+            if logged is not None and (logged[0] is value or _same(logged[0], value)):
+                self._blackboard_due.pop(key, None)
+                continue
+            self._blackboard_due[key] = value
+        for key in list(self._blackboard_due):
+            logged = self._blackboard.get(key)
+            if checkpoint or logged is None or now - logged[1] >= BLACKBOARD_EVENT_PERIOD:
+                value = self._blackboard_due.pop(key)
+                self._blackboard[key] = (value, now)
+                self._write("blackboard", key=key, value=to_data(value))
 
     def _result_of_tree(self) -> RunResult:
         if self.root.status == Status.SUCCESS:
             return RunResult(SUCCEEDED, message="mission succeeded")
-        behaviour, failure = failure_of(self.root)
-        path = self.paths.get(behaviour.id, behaviour.name)
-        if failure is None:
+        found = self.failures.causes(self.root)
+        listed = [dict(path=self.paths.get(b.id, b.name), reason=f.reason, message=f.message) for b, f in found
+                  if f is not None]
+        behaviour, failure = found[0] if found else (self.root, None)
+        if failure is None:     # nothing below recorded a reason: the deepest failure says why in words
+            path = self.paths.get(behaviour.id, behaviour.name)
+            self.root_cause = path
             return RunResult(FAILED, path, f"{path} failed: {behaviour.feedback_message or 'no reason given'}")
+        path = self.paths.get(behaviour.id, behaviour.name)
+        self.root_cause = path
         outcome = UNREACHABLE if failure.reason == failures.SERVER_UNAVAILABLE else FAILED
-        return RunResult(outcome, path, f"{path}: {failure}", failure=failure.as_dict())
+        message = f"{path}: {failure}"
+        if len(listed) > 1:
+            message += "; also: " + "; ".join(f"{f['path']}: {f['reason']}" for f in listed[1:])
+        return RunResult(outcome, path, message, failure=failure.as_dict(), failures=listed)
 
     def _finish(self, result: RunResult):
         result.run_id = self.run_id
         self.result = result
         self.state = DONE
+        self._log_blackboard(checkpoint=True)
         self._write("run_finished", outcome=result.outcome, failed_behavior=result.failed_behavior,
-                    message=result.message, failure=result.failure, seconds=round(self.elapsed(), 4))
+                    message=result.message, failure=result.failure, failures=result.failures,
+                    seconds=round(self.elapsed(), 4), paused_seconds=round(self.clock.paused_seconds(), 4),
+                    progress=round(self.progress(), 4))
         if self.log is not None:
             self.log.close()
 
     # -- pause, halt ----------------------------------------------------------------------------
-    def pause(self, cancel_goals: bool) -> str:
+    def pause(self, cancel_goals: bool) -> tuple:
+        """(paused, message): True when the run was running and is now paused."""
         if self.state != RUNNING:
-            return f"cannot pause a run that is {self.state}"
+            return False, f"cannot pause a run that is {self.state}"
         self.state = PAUSED
+        self.clock.pause()
         self.interrupted = []
         if cancel_goals:
             for leaf in self.leaves:
@@ -208,36 +364,44 @@ class MissionRun:
                     self.interrupted.append(self.paths[leaf.id])
         self._write("paused", cancel_goals=cancel_goals, interrupted=self.interrupted)
         self.record_changes()
-        return "paused" + (f"; cancelled {', '.join(self.interrupted)}" if self.interrupted else "")
+        return True, "paused" + (f"; cancelled {', '.join(self.interrupted)}" if self.interrupted else "")
 
-    def resume(self) -> str:
+    def resume(self) -> tuple:
+        """(resumed, message): True when the run was paused and now runs again."""
         if self.state != PAUSED:
-            return f"cannot resume a run that is {self.state}"
+            return False, f"cannot resume a run that is {self.state}"
         self.state = RUNNING
-        self._write("resumed", resend=self.interrupted)
-        return "resumed" + (f"; sending again {', '.join(self.interrupted)}" if self.interrupted else "")
+        span = self.clock.resume()
+        self._write("resumed", resend=self.interrupted, paused_seconds=round(span, 4))
+        return True, "resumed" + (f"; sending again {', '.join(self.interrupted)}" if self.interrupted else "")
 
     def halt(self, reason: str, timeout: float, outcome: str = CANCELED):
         """Stop the tree (its leaves cancel their goals) and wait up to ``timeout`` s for those goals."""
         if self.state in (HALTING, DONE):
             return
+        if self.state == PAUSED:
+            self.clock.resume()
         self.state = HALTING
         self.halt_reason = reason
         self._halt_outcome = outcome
         self._halt_deadline = time.monotonic() + timeout
-        self._write("halting", reason=reason, active=self.active_path())
+        self._write("halting", reason=reason, outcome=outcome, active=self.active_path())
+        self._final_progress = min(0.99, progress_of(self.root))
         self.root.stop(Status.INVALID)
         self.record_changes()
 
     def poll_halt(self) -> bool:
-        """While halting: True (and the run done) once no goal is in flight or the wait is over."""
+        """While halting: True (and the run done) once no goal is in flight or the wait is over.
+        Goals still open then are logged (``goal_abandoned``) and named in the result's message."""
         if self.state != HALTING:
             return self.done
-        left = self.goals_in_flight()
+        left = self.open_goals()
         if left and time.monotonic() < self._halt_deadline:
             return False
-        self._write("halted", goals_in_flight=left)
-        note = f"{left} goal(s) still in flight after the halt timeout" if left else ""
+        for goal in left:
+            self._write("goal_abandoned", **goal)
+        self._write("halted", goals_in_flight=len(left))
+        note = "; ".join(_describe_open(g) for g in left)
         result = self._settled_result
         if result is None:
             result = RunResult(self._halt_outcome, message="; ".join(filter(None, [self.halt_reason, note])))
@@ -246,11 +410,34 @@ class MissionRun:
         self._finish(result)
         return True
 
+    def abandon(self, result: RunResult):
+        """End the run at once with ``result``, without waiting for anything (its tree could not
+        even be stopped: an internal fault). Its open goals are logged as abandoned."""
+        try:
+            left = self.open_goals()
+        except Exception:
+            left = []
+        for goal in left:
+            self._write("goal_abandoned", **goal)
+        self._finish(result)
+
     def shutdown(self):
         """Release the leaves' clients; call once the run is done and its tree discarded."""
         release(self.root)
 
 
+def _describe_open(goal: dict) -> str:
+    short = goal["goal_id"][:8]
+    if goal["state"] == "unanswered":
+        return f"goal {short} to {goal['server']} was never answered; it may still start"
+    return f"goal {short} on {goal['server']} was still {goal['state']} after the halt timeout"
+
+
+def _same(a, b) -> bool:
+    """Equal plain values (a message is compared by identity only: comparing it is not cheap)."""
+    plain = (bool, int, float, str, type(None))
+    return isinstance(a, plain) and isinstance(b, plain) and type(a) is type(b) and a == b
+
+
 def invalid(errors) -> RunResult:
     return RunResult(INVALID, message=f"invalid mission: {len(errors)} error(s)", errors=[str(e) for e in errors])
-

@@ -5,16 +5,22 @@ A run writes ``<log_dir>/<run_id>/events.jsonl``. Each line is one event::
     {"t": 1.234, "wall": 1763712000.5, "event": "status", "path": "inspection/approach", ...}
 
 ``t`` is seconds since the run started (monotonic), ``wall`` the time of day (epoch seconds).
-Events: ``run_started``, ``status`` (a behaviour's status changed), the leaves' goal and call
-events (``goal_sent``, ``goal_accepted``, ``goal_rejected``, ``feedback``, ``result``,
-``cancel_sent``, ``call_sent``, ``response``, ``call_abandoned``), ``paused``, ``resumed``,
-``halting`` (cancel, preemption, interruption), ``settling`` (the tree ended while goals it
-stopped were still in flight), ``halted`` and ``run_finished``.
+Events: ``run_started`` (mission, parameters, the executive's node name, the tree's shape),
+``status`` (a behaviour's shown status changed: RUNNING, SUCCESS, FAILURE, HALTED, SKIPPED; see
+executive/run.py), ``blackboard`` (a key's new value), the leaves' goal and call events
+(``goal_sent``, ``goal_accepted``, ``goal_rejected``, ``feedback``, ``cancel_sent``,
+``cancel_answer``, ``status_mismatch``, ``result``, ``goal_lost``; ``call_sent``, ``response``,
+``call_abandoned``; see behaviors/actions.py and services.py), ``paused``, ``resumed`` (with the
+pause's length), ``halting`` (cancel, preemption, shutdown), ``settling`` (the tree ended while goals
+it stopped were still in flight), ``goal_abandoned`` (a goal still open when the halt timeout
+passed), ``halted``, ``run_finished`` (outcome, root cause, every failure that explains it) and
+``cancel_requested`` (an ExecuteMission cancel, also when it arrives after the end: ``late``).
 Every event is flushed as it is written, so a killed process loses nothing it logged.
 """
 import json
 import os
 import pathlib
+import socket
 import time
 import uuid
 
@@ -24,6 +30,38 @@ FILE_NAME = "events.jsonl"
 def default_log_dir() -> pathlib.Path:
     """``$ROS_HOME/mission_logs`` (``~/.ros/mission_logs``), beside ROS's own logs."""
     return pathlib.Path(os.environ.get("ROS_HOME") or pathlib.Path.home() / ".ros") / "mission_logs"
+
+
+def process_identity() -> dict:
+    """Who runs a mission, as logged in ``run_started``: host, boot, pid and the process's start
+    time (so that a pid reused by another process does not count as the same one)."""
+    return dict(host=socket.gethostname(), boot_id=_boot_id(), pid=os.getpid(), process_start=_start_time(os.getpid()))
+
+
+def _boot_id() -> str:
+    try:
+        return open("/proc/sys/kernel/random/boot_id").read().strip()
+    except OSError:
+        return ""
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]    # field 22, after the command name
+
+
+def is_alive(identity: dict) -> bool:
+    """True when the process that wrote ``identity`` (see :func:`process_identity`) still runs here;
+    False when it is gone. A run of another host counts as alive: it is not ours to judge."""
+    if identity.get("host") != socket.gethostname():
+        return True
+    if identity.get("boot_id") and identity.get("boot_id") != _boot_id():
+        return False
+    pid = identity.get("pid")
+    return bool(pid) and _start_time(int(pid)) == identity.get("process_start")
 
 
 class RunLog:
@@ -51,6 +89,15 @@ class RunLog:
         self._file.flush()
         for listener in self.listeners:
             listener(text)
+
+    def write_late(self, event: str, **data):
+        """Append an event after the log was closed (e.g. a cancel request arriving after the end)."""
+        if self._file is not None:
+            self.write(event, **data)
+            return
+        record = {"t": round(self.elapsed(), 4), "wall": round(time.time(), 4), "event": event, "late": True, **data}
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
 
     def close(self):
         if self._file is not None:

@@ -1,17 +1,25 @@
 """The executive's ExecuteMission action server.
 
 - A goal names a mission (or carries it as YAML text) with ``name=value`` overrides.
-- Every goal's mission is loaded and checked when the goal arrives. An invalid mission is
-  accepted and at once aborted with outcome INVALID and every validation error in
-  ``result.errors`` (a ROS 2 rejection carries no reason, and the errors are the point), whatever
-  runs meanwhile: an invalid goal never disturbs a running mission.
-- While a mission runs, ``goal_policy`` decides what a valid goal does: ``reject`` refuses it (a
-  plain ROS rejection); ``preempt`` halts the running mission (its goal ends ABORTED, outcome
+- A goal's mission is loaded and checked when the goal arrives. An invalid mission is accepted
+  and at once aborted with outcome INVALID and every validation error in ``result.errors`` (a
+  ROS 2 rejection carries no reason, and the errors are the point): an invalid goal never disturbs
+  a running mission.
+- While a mission runs, ``goal_policy`` decides what a goal does: ``reject`` refuses it before
+  loading it (a plain ROS rejection); ``preempt`` loads it and, if it is valid, halts the running mission (its goal ends ABORTED, outcome
   CANCELED, "preempted by goal ...") and starts the new one once the old one's goals have ended.
+  Of several goals that arrive while one is being preempted, the newest *accepted* wins (acceptance
+  order, not the order rclpy happens to run their execute callbacks in); the others end CANCELED.
+- No exception escapes a callback: an internal fault ends the goal with outcome ERROR (logged with
+  its traceback), and the executive and any running mission carry on.
+- On shutdown, goals are refused, a running mission ends INTERRUPTED, and every accepted goal's
+  result is sent before the node goes (:attr:`MissionServer.delivered`).
 - Cancel halts the tree and returns the result (CANCELED) only after every goal the mission had
   in flight has ended, or ``halt_timeout`` passed (the message then says how many were left).
 - Feedback: the active behaviour's path, progress, elapsed time and whether the run is paused.
 """
+import time
+
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -27,6 +35,7 @@ _R = ExecuteMission.Result
 OUTCOMES = {runs.SUCCEEDED: _R.OUTCOME_SUCCEEDED, runs.FAILED: _R.OUTCOME_FAILED, runs.INVALID: _R.OUTCOME_INVALID,
             runs.CANCELED: _R.OUTCOME_CANCELED, runs.UNREACHABLE: _R.OUTCOME_UNREACHABLE, runs.ERROR: _R.OUTCOME_ERROR,
             runs.INTERRUPTED: _R.OUTCOME_INTERRUPTED}
+RESULT_GRACE = 1.0   # s after the last result before an exiting executive stops serving (see delivered)
 # Deep service queues: a burst of requests must not be dropped (see ROS_WHEELS.md, item 3).
 SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
@@ -56,9 +65,12 @@ class MissionServer:
         self.executive = executive
         self._handles = {}          # MissionRun -> the goal handle it runs for
         self._ended = {}            # MissionRun -> Future, done when the run is
-        self._latest = None         # the newest goal: older ones still waiting give way to it
         self._accepted = 0          # accepted goals whose execution has not finished
-        self._loaded = {}           # id(goal request) -> (request, (model, tree) or RunResult)
+        self._order = 0             # goals accepted so far; each goal's number is its place in line
+        self._newest = 0            # the number of the newest accepted goal: older ones give way to it
+        self._loaded = {}           # id(goal request) -> (request, (model, tree) or RunResult, number)
+        self._last_end = None       # when the last result was set (monotonic), for delivery
+        self._accepting = True
         self._server = ActionServer(
             executive, ExecuteMission, "execute_mission", execute_callback=self._execute,
             goal_callback=self._on_goal, cancel_callback=self._on_cancel, callback_group=ReentrantCallbackGroup(),
@@ -71,74 +83,103 @@ class MissionServer:
 
     @property
     def idle(self) -> bool:
-        """No accepted goal is waiting for its result to be sent."""
+        """No accepted goal is still executing."""
         return self._accepted == 0
 
+    @property
+    def delivered(self) -> bool:
+        """Every accepted goal has its result, and RESULT_GRACE has passed since the last one was
+        set: rclpy sends a result to clients that asked for it in a task of its own after the
+        execute callback returns, and a client asks for it right after acceptance."""
+        return self.idle and (self._last_end is None or time.monotonic() - self._last_end >= RESULT_GRACE)
+
+    def stop_accepting(self):
+        """Reject every goal from now on (the executive is shutting down)."""
+        self._accepting = False
+
     def _on_goal(self, goal_request):
+        try:
+            return self._decide(goal_request)
+        except Exception:   # a bug must not take the executive down: answered ERROR in _execute
+            self.executive.report_fault(f"loading a goal for mission {goal_request.mission[:60]!r}")
+            self._loaded[id(goal_request)] = (goal_request, runs.RunResult(
+                runs.ERROR, message="internal error while loading the mission (logged by the executive)"), 0)
+            self._accepted += 1
+            return GoalResponse.ACCEPT
+
+    def _decide(self, goal_request):
+        if not self._accepting:
+            self.executive.get_logger().warn("rejected a goal: the executive is shutting down")
+            return GoalResponse.REJECT
+        if (self.executive.busy or self._accepted) and self.executive.get_parameter("goal_policy").value == "reject":
+            # Before loading: a goal that cannot run now costs nothing, however big it is.
+            self.executive.get_logger().warn(f"rejected a goal for mission {goal_request.mission[:60]!r}: "
+                                             "a mission is running and goal_policy is reject")
+            return GoalResponse.REJECT
         try:
             loaded = self.executive.load(goal_request.mission, list(goal_request.parameters))
         except MissionInvalid as exc:
             loaded = runs.invalid(exc.errors)
-        # The handle rclpy makes for an accepted goal carries this very request object.
-        self._loaded[id(goal_request)] = (goal_request, loaded)
-        busy = self.executive.busy or self._accepted
-        if busy and not isinstance(loaded, runs.RunResult) and \
-                self.executive.get_parameter("goal_policy").value == "reject":
-            self._discard(goal_request)
-            self.executive.get_logger().warn(f"rejected a goal for mission {goal_request.mission[:60]!r}: "
-                                             "a mission is running and goal_policy is reject")
-            return GoalResponse.REJECT
         self._accepted += 1
+        number = 0
+        if not isinstance(loaded, runs.RunResult):
+            self._order += 1
+            number = self._newest = self._order
+        # The handle rclpy makes for an accepted goal carries this very request object.
+        self._loaded[id(goal_request)] = (goal_request, loaded, number)
         return GoalResponse.ACCEPT
 
     def _on_cancel(self, goal_handle):
         # Halt now: the mission's goals are cancelled within this callback. The goal is CANCELING
         # by the time the halt ends and _end() reports it; a goal not started yet sees the request
         # in _execute.
-        for run, handle in self._handles.items():
-            if handle is goal_handle:
-                self.executive.halt("cancelled by the caller")
-        self.executive.wake()
+        try:
+            for run, handle in list(self._handles.items()):
+                if handle is goal_handle:
+                    run.note("cancel_requested", goal_id=goal_id_of(goal_handle), after_end=run.state != runs.RUNNING
+                             and run.state != runs.PAUSED, state=run.state)
+                    self.executive.halt("cancelled by the caller")
+            self.executive.wake()
+        except Exception:
+            self.executive.report_fault("handling a cancel request")
         return CancelResponse.ACCEPT
-
-    def _discard(self, goal_request):
-        """Forget what ``_on_goal`` loaded for a request that will not run."""
-        _, loaded = self._loaded.pop(id(goal_request), (None, None))
-        if loaded is not None and not isinstance(loaded, runs.RunResult):
-            release(loaded[1])
 
     async def _execute(self, goal_handle):
         gid = goal_id_of(goal_handle)
-        request, loaded = self._loaded.pop(id(goal_handle.request), (None, None))
-        if request is not goal_handle.request:      # not loaded on arrival (cannot happen in rclpy 9)
-            loaded = None
-        if isinstance(loaded, runs.RunResult):      # invalid: answered now, whatever is running
-            self._accepted -= 1
-            return self._end(goal_handle, loaded)
-        self._latest = gid
+        request, loaded, number = self._loaded.pop(id(goal_handle.request), (None, None, 0))
         try:
-            while self.executive.busy:      # preempting: halt what runs and wait for it to end
-                current = self.executive.run
-                self.executive.halt(f"preempted by goal {gid[:8]}")
-                await self._ended_future(current)
-            if goal_handle.is_cancel_requested or self._latest != gid:
-                if loaded is not None:
-                    release(loaded[1])
-                message = "cancelled before it started" if goal_handle.is_cancel_requested else \
-                    f"preempted by goal {self._latest[:8]} before it started"
-                return self._end(goal_handle, runs.RunResult(runs.CANCELED, message=message))
-            started = self.executive.start(goal_handle.request.mission, list(goal_handle.request.parameters), gid,
-                                           loaded)
-            if isinstance(started, runs.RunResult):
-                return self._end(goal_handle, started)
-            self._handles[started] = goal_handle
-            try:
-                await self._ended_future(started)
-            finally:
-                self._handles.pop(started, None)
-            return self._end(goal_handle, started.result)
+            if request is not goal_handle.request:      # not loaded on arrival (cannot happen in rclpy 9)
+                loaded = runs.RunResult(runs.ERROR, message="the goal was not loaded when it arrived")
+            if isinstance(loaded, runs.RunResult):      # invalid: answered now, whatever is running
+                return self._end(goal_handle, loaded)
+            return await self._run(goal_handle, gid, loaded, number)
+        except Exception:
+            self.executive.report_fault(f"executing goal {gid[:8]}")
+            return self._end(goal_handle, runs.RunResult(runs.ERROR, message="internal error while running the "
+                                                                              "mission (logged by the executive)"))
         finally:
             self._accepted -= 1
+
+    async def _run(self, goal_handle, gid, loaded, number):
+        while self.executive.busy:      # preempting: halt what runs and wait for it to end
+            current = self.executive.run
+            self.executive.halt(f"preempted by goal {gid[:8]}")
+            await self._ended_future(current)
+        if goal_handle.is_cancel_requested or number != self._newest or not self._accepting:
+            release(loaded[1])
+            message = "cancelled before it started" if goal_handle.is_cancel_requested else \
+                "the executive is shutting down" if not self._accepting else \
+                "preempted by a newer goal before it started"
+            return self._end(goal_handle, runs.RunResult(runs.CANCELED, message=message))
+        started = self.executive.start(goal_handle.request.mission, list(goal_handle.request.parameters), gid, loaded)
+        if isinstance(started, runs.RunResult):
+            return self._end(goal_handle, started)
+        self._handles[started] = goal_handle
+        try:
+            await self._ended_future(started)
+        finally:
+            self._handles.pop(started, None)
+        return self._end(goal_handle, started.result)
 
     def _ended_future(self, run) -> Future:
         future = self._ended.setdefault(run, Future())
@@ -147,6 +188,9 @@ class MissionServer:
         return future
 
     def _end(self, goal_handle, result: runs.RunResult):
+        """Set the goal's terminal state and build its result: every path that ends a goal comes here,
+        so the outcome is always set on purpose (an empty Result() would read OUTCOME_UNSET)."""
+        self._last_end = time.monotonic()
         if result.outcome == runs.SUCCEEDED:
             goal_handle.succeed()
         elif result.outcome == runs.CANCELED and goal_handle.is_cancel_requested:

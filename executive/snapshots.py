@@ -8,14 +8,13 @@ mission; py_trees_ros's tree can only be set up once per node, and replacing its
 what it publishes as a tree change.
 """
 import py_trees
-from py_trees.common import Status
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from executive.run import kind_of
 from mission_interfaces.msg import BehaviorState, TreeSnapshot
 
-STATUS_CODES = {Status.INVALID: BehaviorState.INVALID, Status.RUNNING: BehaviorState.RUNNING,
-                Status.SUCCESS: BehaviorState.SUCCESS, Status.FAILURE: BehaviorState.FAILURE}
+STATUS_CODES = {"INVALID": BehaviorState.INVALID, "RUNNING": BehaviorState.RUNNING, "SUCCESS": BehaviorState.SUCCESS,
+                "FAILURE": BehaviorState.FAILURE, "HALTED": BehaviorState.HALTED, "SKIPPED": BehaviorState.SKIPPED}
 # Latched: a viewer that starts late still gets the last snapshot.
 SNAPSHOT_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                           durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -40,8 +39,31 @@ def uses_py_trees_ros(tree) -> bool:
     return type(tree).__module__.startswith("py_trees_ros")
 
 
+class RunObserver(py_trees.visitors.VisitorBase):
+    """A tree visitor that shows the current run each behaviour as it is ticked (py_trees_ros's
+    tree ticks through visitors; see :meth:`executive.run.MissionRun.observe`)."""
+
+    def __init__(self):
+        super().__init__(full=False)
+        self.run_ = None
+
+    def initialise(self):
+        if self.run_ is not None:
+            self.run_.begin_tick()
+
+    def run(self, behaviour):
+        if self.run_ is not None:
+            self.run_.observe(behaviour)
+
+
+def idle(stamp) -> TreeSnapshot:
+    """The snapshot of an executive that has not run a mission yet (latched until one starts)."""
+    return TreeSnapshot(stamp=stamp, state="idle")
+
+
 def message(run, stamp, mission_name: str = "") -> TreeSnapshot:
-    """The run's tree as a TreeSnapshot (pre-order, parents by index)."""
+    """The run's tree as a TreeSnapshot (pre-order, parents by index), with each behaviour's shown
+    status (executive/run.py), failure reason and root-cause mark."""
     msg = TreeSnapshot(stamp=stamp, mission=mission_name or run.mission.name, run_id=run.run_id,
                        state=run.state, outcome=run.result.outcome if run.result else "",
                        tick=run.ticks, paused=run.paused)
@@ -49,8 +71,11 @@ def message(run, stamp, mission_name: str = "") -> TreeSnapshot:
     for behaviour in run.behaviours:
         index[behaviour.id] = len(index)
         parent = behaviour.parent.id if behaviour.parent is not None and behaviour is not run.root else None
+        failure = getattr(behaviour, "failure", None)
         msg.behaviors.append(BehaviorState(
             id=index[behaviour.id], parent=index.get(parent, -1), name=behaviour.name, kind=kind_of(behaviour),
-            status=STATUS_CODES[behaviour.status], feedback=behaviour.feedback_message or ""))
+            status=STATUS_CODES[run.shown_status(behaviour)], feedback=behaviour.feedback_message or "",
+            failure_reason=failure.reason if failure is not None and run.shown_status(behaviour) == "FAILURE" else "",
+            root_cause=run.root_cause == run.paths[behaviour.id]))
     return msg
 

@@ -26,9 +26,11 @@ from executive.paths import fastdds_profile
 
 TWO_ROBOT_MISSIONS = ("multi_robot_patrol",)
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-# The executive's halt_timeout (10 s) plus a margin: on Ctrl-C it cancels the mission's goals and
-# closes its run log, which launch's default 5 s before SIGTERM would cut short.
-EXECUTIVE_SIGTERM_TIMEOUT = "15"
+# On shutdown launch sends SIGINT, then SIGTERM after sigterm_timeout, then SIGKILL after
+# sigkill_timeout. The executive needs up to halt_timeout to cancel the mission's goals and wait for
+# them, and then a moment to send the ExecuteMission result: both waits get that plus a margin
+# (launch's default 5 s each would cut it short).
+SHUTDOWN_MARGIN = 5.0
 
 
 def _checked(name: str, text: str, convert, what: str, ok=lambda value: True):
@@ -49,6 +51,8 @@ def _actions(context):
     get = lambda name: LaunchConfiguration(name).perform(context)   # noqa: E731
     mission = get("mission")
     tick_rate = _checked("tick_rate", get("tick_rate"), float, "a positive number", lambda v: v > 0)
+    halt_timeout = _checked("halt_timeout", get("halt_timeout"), float, "a positive number of seconds",
+                            lambda v: 0 < v < 3600)
     robots = _checked("robots", get("robots"), int, "an integer >= 0", lambda v: v >= 0)
     # The node checks goal_policy only when it is set at run time, not at start.
     goal_policy = _checked("goal_policy", get("goal_policy"), str, "reject or preempt",
@@ -71,13 +75,14 @@ def _actions(context):
             PythonLaunchDescriptionSource(sim_launch),
             launch_arguments={"robots": str(robots), "time_scale": get("time_scale")}.items()))
     overrides = [p.strip() for p in get("parameters").split(",") if p.strip()]
-    parameters = {"tick_rate": tick_rate, "goal_policy": goal_policy, "log_dir": get("log_dir"),
+    parameters = {"tick_rate": tick_rate, "goal_policy": goal_policy, "log_dir": get("log_dir"), "halt_timeout": halt_timeout,
                   "missions_dir": get("missions_dir"), "mission": mission, "exit_when_done": exit_when_done,
                   "viewer": viewer, "viewer_port": viewer_port}
     if overrides:
         parameters["mission_parameters"] = overrides
     executive = Node(package="mission_executive", executable="mission-executive", name="mission_executive",
-                     parameters=[parameters], output="screen", sigterm_timeout=EXECUTIVE_SIGTERM_TIMEOUT)
+                     parameters=[parameters], output="screen",
+                     sigterm_timeout=str(halt_timeout + SHUTDOWN_MARGIN), sigkill_timeout=str(halt_timeout + SHUTDOWN_MARGIN))
     actions.append(executive)
     if exit_when_done:
         actions.append(RegisterEventHandler(OnProcessExit(
@@ -94,6 +99,8 @@ def generate_launch_description():
         DeclareLaunchArgument("time_scale", default_value="1.0", description="with sim: simulated seconds per second"),
         DeclareLaunchArgument("tick_rate", default_value="10.0", description="tree ticks per second"),
         DeclareLaunchArgument("goal_policy", default_value="reject", description="reject or preempt"),
+        DeclareLaunchArgument("halt_timeout", default_value="10.0",
+                              description="seconds a cancel or shutdown waits for the mission's goals to end"),
         DeclareLaunchArgument("log_dir", default_value="", description="run logs (default ~/.ros/mission_logs)"),
         DeclareLaunchArgument("missions_dir", default_value="", description="more missions, searched first"),
         DeclareLaunchArgument("exit_when_done", default_value="false",

@@ -75,16 +75,24 @@ def run_log(log_dir, call) -> list:
     raise AssertionError(f"no run log for goal {goal_id} in {log_dir}")
 
 
+# Every goal sent ends in the log with exactly one of these (behaviors/actions.py, executive/run.py).
+GOAL_ENDINGS = ("result", "goal_rejected", "goal_lost", "goal_abandoned")
+
+
 def check_log(events, outcome: str, results_lost: int = 0):
-    """The log tells the run as it happened: it starts and ends, every goal sent got its result
-    (but ``results_lost``, whose server vanished), and each status change starts from the status
-    the log last gave that behaviour."""
+    """The log tells the run as it happened: it starts and ends, every goal sent is accounted for
+    once (a result, a rejection, or lost/abandoned: ``results_lost`` of them), and each status
+    change starts from the status the log last gave that behaviour."""
     assert events[0]["event"] == "run_started"
     assert events[-1]["event"] == "run_finished" and events[-1]["outcome"] == outcome, events[-1]
     assert [e["t"] for e in events] == sorted(e["t"] for e in events)
-    sent = {e["goal_id"] for e in events if e["event"] == "goal_sent"}
-    ended = {e["goal_id"] for e in events if e["event"] in ("result", "goal_rejected")}
-    assert ended <= sent and len(sent - ended) == results_lost, f"goals without a result: {sent - ended}"
+    sent = [e["goal_id"] for e in events if e["event"] == "goal_sent"]
+    assert len(sent) == len(set(sent)), "a goal id sent twice"
+    endings = [e["goal_id"] for e in events if e["event"] in GOAL_ENDINGS]
+    assert len(endings) == len(set(endings)), f"a goal ended twice: {endings}"
+    results = {e["goal_id"] for e in events if e["event"] in ("result", "goal_rejected")}
+    assert set(endings) == set(sent), f"goals sent and never accounted for: {set(sent) - set(endings)}"
+    assert len(set(sent) - results) == results_lost, f"goals without a result: {set(sent) - results}"
     last = {}
     for e in events:
         if e["event"] == "status":

@@ -105,7 +105,7 @@ def test_ctrl_c_cancels_goals_stops_sims_and_closes_the_log(tmp_path):
     assert not sim_pids() - before, "a simulated robot outlived mission run"
     events = runlog.read(only_run_dir(tmp_path))
     names = [e["event"] for e in events]
-    assert "halting" in names and events[-1]["event"] == "run_finished" and events[-1]["outcome"] == "canceled"
+    assert "halting" in names and events[-1]["event"] == "run_finished" and events[-1]["outcome"] == "interrupted"
     halted = next(e for e in events if e["event"] == "halted")
     assert halted["goals_in_flight"] == 0
     assert any(e["event"] == "result" and e["status"] == "CANCELED" for e in events)

@@ -59,7 +59,8 @@ def _check(parsed):
 
 def _action_options(f):
     return dict(server_timeout=f["server_timeout"], goal_timeout=f.get("timeout"),
-                feedback_key=f.get("feedback"), result_key=f.get("result"))
+                feedback_key=f.get("feedback"), result_key=f.get("result"),
+                wait_for_cancelled=f.get("wait_for_cancelled", True))
 
 
 def _navigate(node, _):
@@ -142,11 +143,11 @@ BUILDERS = {
     "fallback": lambda n, c: py_trees.composites.Selector(n.name, memory=n.fields["memory"], children=c),
     "parallel": _parallel,
     "retry": _retry,
-    "timeout": lambda n, c: D.Timeout(n.name, c[0], duration=float(n.fields["seconds"])),
+    "timeout": lambda n, c: decorators.Timeout(n.name, c[0], duration=float(n.fields["seconds"])),
     "repeat": lambda n, c: D.Repeat(n.name, c[0], num_success=int(n.fields["times"])),
-    "invert": lambda n, c: D.Inverter(n.name, c[0]),
-    "force_success": lambda n, c: D.FailureIsSuccess(n.name, c[0]),
-    "force_failure": lambda n, c: D.SuccessIsFailure(n.name, c[0]),
+    "invert": lambda n, c: decorators.Invert(n.name, c[0]),
+    "force_success": lambda n, c: decorators.ForceSuccess(n.name, c[0]),
+    "force_failure": lambda n, c: decorators.ForceFailure(n.name, c[0]),
     "once": lambda n, c: D.OneShot(n.name, c[0], policy=py_trees.common.OneShotPolicy.ON_COMPLETION),
     "navigate": _navigate,
     "follow_trajectory": _follow_trajectory,

@@ -6,8 +6,9 @@ all read. A node is a mapping with one key, its kind: ``{navigate: {pose: dock}}
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-REASONS = ["server_unavailable", "rejected", "aborted", "canceled", "timeout", "server_lost", "result_check",
-           "response", "invalid_goal", "condition"]
+from behaviors import failures
+
+REASONS = list(failures.REASONS)     # the one table (behaviors/failures.py); no ROS is imported with it
 PARAMETER_TYPES = {"float": (int, float), "int": (int,), "string": (str,), "bool": (bool,)}
 
 
@@ -39,6 +40,9 @@ def _remote(default_name, default_type, kind):
 
 _ACTION_OUTPUTS = {
     "timeout": Field("number", doc="seconds before the goal is cancelled and the leaf fails"),
+    "wait_for_cancelled": Field("boolean", default=True,
+                                doc="before sending, wait for a goal of this mission still being cancelled on the "
+                                    "same server to end (up to halt_timeout); false sends at once"),
     "feedback": Field("string", doc="blackboard key for the latest feedback"),
     "result": Field("string", doc="blackboard key for the result"),
 }

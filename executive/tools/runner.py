@@ -150,6 +150,7 @@ def _run_here(args, mission: str, viewer=None) -> int:
         executive.viewer = viewer.attach(executive).start()     # closed with the node
         print(f"viewer: {viewer.url}", flush=True)
     try:
+        executive.recover_interrupted(executor)
         started = executive.start(mission, args.param)
         if isinstance(started, runs.RunResult):
             _print_errors(started.errors)
@@ -158,7 +159,7 @@ def _run_here(args, mission: str, viewer=None) -> int:
         executive.listeners.append(view.update)
         while not started.done:
             if signals:
-                executive.halt(f"interrupted by {signal.Signals(signals[0]).name}")
+                executive.halt(f"interrupted by {signal.Signals(signals[0]).name}", runs.INTERRUPTED)
             executor.spin_once(timeout_sec=0.1)
         result = started.result
         print(f"mission {started.mission.name} {result.outcome} after {started.elapsed():.2f} s"
