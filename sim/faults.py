@@ -56,8 +56,10 @@ class ActionFaults:
     """Publish one stray feedback message for the goal this many seconds after it reached its
     terminal state (after its result went out; use e.g. 0.01 for "at once"); 0 off."""
     refuse_cancel: bool = False
-    """Answer every cancel request of a running goal REJECT (the client sees ERROR_REJECTED); the
-    goal runs on. Counted as ``cancel_refused``."""
+    """Refuse every cancel request of a running goal (the cancel callback answers REJECT); the goal
+    runs on. Counted as ``cancel_refused``. The client gets no goal in ``goals_canceling``; rclpy
+    (which the sim runs on) leaves ``return_code`` ERROR_NONE, where rclcpp servers (Nav2,
+    ros2_control) say ERROR_REJECTED: a client must read an empty list as refused."""
     cancel_delay: float = 0.0
     """After accepting a cancel, keep executing (moving, publishing feedback) this many seconds
     before ending CANCELED. The goal is CANCELING meanwhile."""

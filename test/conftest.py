@@ -110,7 +110,7 @@ def settle_sim(request):
     if "sim" not in request.fixturenames:
         return
     from harness import sim_status
-    from sim.faults import ActionFaults, ServiceFaults
+    from sim.faults import ActionFaults, ServiceFaults, is_startup_knob
 
     ros, sim = request.getfixturevalue("ros_session"), request.getfixturevalue("sim")
     if sim.proc.poll() is not None:
@@ -125,5 +125,6 @@ def settle_sim(request):
     defaults = {"health.unhealthy": [""], "calibration.failure_probability": 0.0}
     for server, spec in [("navigate_to_pose", ActionFaults), ("follow_joint_trajectory", ActionFaults),
                          ("move_arm", ActionFaults), ("health_check", ServiceFaults), ("calibrate", ServiceFaults)]:
-        defaults.update({f"{server}.{f.name}": f.default for f in dataclasses.fields(spec)})
+        defaults.update({f"{server}.{f.name}": f.default for f in dataclasses.fields(spec)
+                         if not is_startup_knob(spec, f.name)})
     ros.set_parameters(sim.node_name, defaults)
