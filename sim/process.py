@@ -19,6 +19,7 @@ sim stays in the graph until its DDS lease runs out (3 s with our profile) and m
 restart. The look is bounded by discovery (``PRESENCE_SETTLE``): a sim the graph has not shown by
 then is not seen, which costs each start up to that long.
 """
+import faulthandler
 import json
 import os
 import signal
@@ -26,6 +27,12 @@ import threading
 import time
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+# A main thread that does not come back to Python for this long is stuck: faulthandler's own thread
+# (no GIL needed) then prints every thread's stack and exits 1. Seen: Fast DDS 3.2's event thread and
+# a receive thread deadlocked on the PDP mutex when a peer left the graph during our start-up
+# (eProsima/Fast-DDS#6502); the sim would otherwise hang forever, deaf to signals.
+HANG_BOUND = 60.0
 
 # How long a new participant looks for another sim: discovering a running sim took 0.2-1.4 s after
 # rclpy.init here (measured 2026-11-30, six participants on the domain, our Fast DDS profile).
@@ -42,6 +49,7 @@ class StopRequest:
 
     def __init__(self):
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        watchdog()
         self.signal = None
         self._future = None
         self._lock = threading.Lock()
@@ -73,11 +81,23 @@ class StopRequest:
             signal.sigwait(STOP_SIGNALS)
 
 
-def spin_until_stopped(executor, stop: StopRequest) -> None:
-    """Run ``executor``'s callbacks until a stop is requested (or its context is shut down)."""
+def watchdog() -> None:
+    """(Re)arm the hang watchdog: ``HANG_BOUND`` s from now, unless armed again before."""
+    faulthandler.dump_traceback_later(HANG_BOUND, exit=True)
+
+
+def spin_until_stopped(executor, node, stop: StopRequest) -> None:
+    """Run ``executor``'s callbacks until a stop is requested (or its context is shut down),
+    re-arming the hang watchdog from a timer of ``node``; the last arming covers the teardown."""
     future = stop.future
-    if not future.done():
-        executor.spin_until_future_complete(future)
+    timer = node.create_timer(HANG_BOUND / 4, watchdog)
+    watchdog()
+    try:
+        if not future.done():
+            executor.spin_until_future_complete(future)
+    finally:
+        node.destroy_timer(timer)
+        watchdog()
 
 
 def other_sim(node, since: float, settle: float = PRESENCE_SETTLE, answer_timeout: float = ANSWER_TIMEOUT,

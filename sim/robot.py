@@ -140,7 +140,7 @@ def main(argv=None, stop: StopRequest = None):
         executor.add_node(extra)
     print(f"READY {node.get_namespace()}", flush=True)
     try:
-        spin_until_stopped(executor, stop)
+        spin_until_stopped(executor, node, stop)
     finally:
         executor.shutdown()
         for extra in extra_nodes:

@@ -109,3 +109,29 @@ def test_ctrl_c_cancels_goals_stops_sims_and_closes_the_log(tmp_path):
     halted = next(e for e in events if e["event"] == "halted")
     assert halted["goals_in_flight"] == 0
     assert any(e["event"] == "result" and e["status"] == "CANCELED" for e in events)
+
+
+def test_sigkill_of_mission_run_takes_its_sims_with_it(tmp_path):
+    """No orphans: a ``mission run --sim`` killed outright (no chance to stop anything) leaves no
+    simulated robot behind; they get the parent-death signal and exit."""
+    before = sim_pids()
+    proc = subprocess.Popen([str(BIN / "mission"), "run", "patrol", "--sim", "--log-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    deadline = time.monotonic() + 60
+    seen = []
+    try:
+        while not any("RUNNING  patrol/" in line for line in seen):
+            seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+    except queue.Empty:
+        proc.kill()
+        pytest.fail(f"the mission never started: {''.join(seen)} {proc.stderr.read()}")
+    ours = sim_pids() - before
+    assert ours, "no simulated robot is running"
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while sim_pids() & ours:
+        assert time.monotonic() < deadline, f"simulated robots {sim_pids() & ours} outlived a SIGKILLed mission run"
+        time.sleep(0.1)

@@ -532,7 +532,7 @@ def test_restart_under_the_same_name(ros):
         robot = restart_sim(ros, robot)
         assert robot.proc.pid != old_pid
         status = sim_status(ros, robot)
-        assert status["process"]["pid"] == robot.proc.pid and status["navigate_to_pose"]["received"] == 0
+        assert status["process"]["pid"] == robot.proc.pid and status["navigate_to_pose"].get("received", 0) == 0
         again = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(0.5, 0.0))
         assert again.result()[0] == GoalStatus.STATUS_SUCCEEDED
     finally:
@@ -566,30 +566,29 @@ SIGNAL_PLANS = [(signal.SIGINT,), (signal.SIGTERM,), (signal.SIGINT, signal.SIGI
 
 
 def test_clean_exit_whatever_the_moment_of_the_signal(ros):
-    """Signals at random moments from the spawn on (start-up, discovery, serving, goals running):
-    every sim exits 0 with nothing on stderr but its own log lines. Rounds of sims in parallel;
-    derandomised in CI, more rounds with HYPOTHESIS_PROFILE=explore."""
+    """Signals at random moments from the spawn on (start-up, the look for another sim, serving,
+    a goal running): every sim exits 0 with nothing on stderr but its own log lines. Derandomised in
+    CI; more cases with HYPOTHESIS_PROFILE=explore. One sim at a time: a peer leaving the graph
+    while a sim starts can deadlock Fast DDS 3.2 (see HANG_BOUND in sim/process.py), which is not
+    what this test is about."""
     seed = 0 if os.environ.get("CI") else random.randrange(1 << 30)
     rng = random.Random(seed)
-    rounds = 24 if os.environ.get("HYPOTHESIS_PROFILE") == "explore" else 4
-    for _ in range(rounds):
-        cases = []
-        for i in range(5):
-            delay, plan = rng.uniform(0.0, 3.0), rng.choice(SIGNAL_PLANS)
-            robot = SimProcess(unique_name("sig"), time_scale=TIME_SCALE, wait_ready=False)
-            cases.append((robot, time.monotonic() + delay, plan))
-        busy = []
-        for robot, at, plan in sorted(cases, key=lambda case: case[1]):
-            while time.monotonic() < at:
-                if not busy and robot.lines.seen and robot.lines.seen[-1].startswith("READY"):
-                    busy.append(ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(20.0, 0.0)))
-                ros.executor.spin_once(timeout_sec=0.01)
-            for signum in plan:
-                robot.proc.send_signal(signum)
-                time.sleep(rng.uniform(0.0, 0.01))
-        for robot, at, plan in cases:
-            code = robot.wait_exit(timeout=30)
-            errors = [line for line in robot.stderr().splitlines() if not line.startswith("[")]
-            assert code == 0 and not errors, (f"seed {seed}: {[s.name for s in plan]} at {at:.3f}: exit {code}: "
-                                              f"{robot.stderr()}")
-            robot.stop()
+    cases = 80 if os.environ.get("HYPOTHESIS_PROFILE") == "explore" else 12
+    for _ in range(cases):
+        delay, plan = rng.uniform(0.0, 3.0), rng.choice(SIGNAL_PLANS)
+        robot = SimProcess(unique_name("sig"), time_scale=TIME_SCALE, wait_ready=False)
+        at = time.monotonic() + delay
+        busy = None
+        while time.monotonic() < at:
+            if busy is None and robot.lines.seen and robot.lines.seen[-1].startswith("READY"):
+                busy = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(20.0, 0.0))
+            ros.executor.spin_once(timeout_sec=0.01)
+            robot.output()                      # collects READY into lines.seen
+        for signum in plan:
+            robot.proc.send_signal(signum)
+            time.sleep(rng.uniform(0.0, 0.01))
+        code = robot.wait_exit(timeout=30)
+        errors = [line for line in robot.stderr().splitlines() if not line.startswith("[")]
+        robot.stop()
+        assert code == 0 and not errors, (f"seed {seed}: {[s.name for s in plan]} {delay:.3f} s after the spawn: "
+                                          f"exit {code}: {robot.stderr()}")
