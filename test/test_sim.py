@@ -349,9 +349,9 @@ def test_result_timeout_zero_discards_results_per_server(ros):
     robot = start_sim(ros, unique_name("results"), time_scale=TIME_SCALE,
                       config={"faults": {"navigate_to_pose": {"result_timeout": 0}}})
     try:
-        early = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(1.0, 0.0))
+        early = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(3.0, 0.0))
         assert early.result()[0] == GoalStatus.STATUS_SUCCEEDED          # asked for while it ran
-        late = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(1.0, 0.0))
+        late = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(3.0, 0.0))
         assert late.accepted()
         ros.spin_until(lambda: sim_status(ros, robot)["navigate_to_pose"]["succeeded"] == 2, 10, "the goal's end")
         assert late.result()[0] == GoalStatus.STATUS_UNKNOWN
@@ -399,7 +399,7 @@ def test_cancel_delay_keeps_moving_before_ending_canceled(ros, sim):
 
 
 def test_feedback_after_result(ros, sim):
-    ros.set_parameters(sim.node_name, {"navigate_to_pose.feedback_after_result": 1.0})   # 0.25 s wall
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.feedback_after_result": 4.0})   # 1 s wall
     feedback = Recorder(ros, NavigateToPose.Impl.FeedbackMessage, sim.name("navigate_to_pose/_action/feedback"))
     try:
         call = navigate(ros, sim, nav_goal(0.5, 0.0))
@@ -447,7 +447,7 @@ def assert_died(robot, what: str):
 
 
 def test_exit_while_the_goal_request_is_unanswered(ros):
-    robot = dying_sim(ros, {"navigate_to_pose": {"exit_after_goals": 1, "exit_phase": "goal_request", "accept_delay": 2.0}})
+    robot = dying_sim(ros, {"navigate_to_pose": {"exit_after_goals": 1, "exit_phase": "goal_request", "accept_delay": 8.0}})
     try:
         call = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(1.0, 0.0))
         ros.spin_until(lambda: sim_status(ros, robot)["navigate_to_pose"]["pending"] == 1, 10, "the pending request")
