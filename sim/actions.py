@@ -106,8 +106,8 @@ class Motion:
 class _HookedActionServer(ActionServer):
     """rclpy's ActionServer, with three observation points the fault knobs need.
 
-    Each wraps a private method of rclpy's server (same name and arguments in Humble, Jazzy and
-    Kilted) and then runs it unchanged: which goal a goal request is for (rclpy's goal callback gets
+    Each wraps a private method of rclpy's server (same name and arguments in rclpy 9.1, Kilted,
+    which runs here, and in the Humble-era source read for this) and then runs it unchanged: which goal a goal request is for (rclpy's goal callback gets
     only the goal message), every cancel request as it arrives (rclpy calls the cancel callback only
     for goals it knows), and each get_result answer as it is sent (``result_status_override``)."""
 
