@@ -102,8 +102,16 @@ def check(knob: str, value) -> str:
     return ""
 
 
-def is_startup_knob(spec, knob: str) -> bool:
-    return any(f.name == knob and f.metadata.get("startup") for f in fields(spec))
+# The servers of a plain mission-sim and the kind of their knobs.
+SERVERS = {"navigate_to_pose": "action", "follow_joint_trajectory": "action", "move_arm": "action",
+           "health_check": "service", "calibrate": "service"}
+
+
+def knobs_off(servers: dict = None) -> dict:
+    """Parameter values that turn every run-time knob of ``servers`` ({name: "action" or
+    "service"}, default :data:`SERVERS`) off; start-up knobs (read-only) are left out."""
+    return {f"{server}.{f.name}": f.default for server, kind in (servers or SERVERS).items()
+            for f in fields(KNOBS[kind]) if not f.metadata.get("startup")}
 
 
 class Faults:
