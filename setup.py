@@ -26,7 +26,7 @@ setup(
     entry_points={
         "console_scripts": [
             "mission = executive.tools.cli:main",
-            "mission-sim = sim.robot:main",
+            "mission-sim = sim.process:main",
             "sim = sim.robot:main",
             "mission-executive = executive.node:main",
             "executive = executive.node:main",

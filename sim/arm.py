@@ -129,10 +129,10 @@ class Move(Interpolation):
 class FollowJointTrajectoryServer(SimActionServer):
     """``follow_joint_trajectory`` of ``action_type`` (ours, or control_msgs' under ``name``)."""
 
-    def __init__(self, node, arm_resource, config, clock, faults, result_timeout,
+    def __init__(self, node, arm_resource, config, clock, faults,
                  action_type=FollowJointTrajectory, name="follow_joint_trajectory"):
         self.action_type = action_type
-        super().__init__(node, action_type, name, arm_resource, clock, faults, config["rate"], result_timeout)
+        super().__init__(node, action_type, name, arm_resource, clock, faults, config["rate"])
 
     def validate(self, goal):
         multi_dof = getattr(goal, "multi_dof_trajectory", None)
@@ -159,8 +159,8 @@ class FollowJointTrajectoryServer(SimActionServer):
 
 
 class MoveArmServer(SimActionServer):
-    def __init__(self, node, arm_resource, config, clock, faults, result_timeout):
-        super().__init__(node, MoveArm, "move_arm", arm_resource, clock, faults, config["rate"], result_timeout)
+    def __init__(self, node, arm_resource, config, clock, faults):
+        super().__init__(node, MoveArm, "move_arm", arm_resource, clock, faults, config["rate"])
 
     def validate(self, goal):
         arm = self.resource.state
@@ -199,16 +199,16 @@ def joint_state_publisher(node, arm: Arm, rate_hz: float):
 CONTROLLER_ACTION = "joint_trajectory_controller/follow_joint_trajectory"
 
 
-def make_arm_servers(node, config, clock, faults_for, result_timeout, control_type=None):
+def make_arm_servers(node, config, clock, faults_for, control_type=None):
     """The arm's servers and its joint_states timer; ``control_type`` (control_msgs'
     FollowJointTrajectory) adds the ros2_control-style server, whose fault knobs are
     ``joint_trajectory_controller.*``."""
     arm = Resource("arm", Arm(config))
     servers = [
-        FollowJointTrajectoryServer(node, arm, config, clock, faults_for("follow_joint_trajectory"), result_timeout),
-        MoveArmServer(node, arm, config, clock, faults_for("move_arm"), result_timeout),
+        FollowJointTrajectoryServer(node, arm, config, clock, faults_for("follow_joint_trajectory")),
+        MoveArmServer(node, arm, config, clock, faults_for("move_arm")),
     ]
     if control_type is not None:
         servers.append(FollowJointTrajectoryServer(node, arm, config, clock, faults_for("joint_trajectory_controller"),
-                                                   result_timeout, control_type, CONTROLLER_ACTION))
+                                                   control_type, CONTROLLER_ACTION))
     return servers, joint_state_publisher(node, arm.state, config["rate"])

@@ -90,15 +90,14 @@ class Drive(Motion):
 class NavigationServer(SimActionServer):
     """``navigate_to_pose`` of ``action_type`` (ours, or nav2_msgs' NavigateToPose)."""
 
-    def __init__(self, node, config, clock, faults, result_timeout, action_type=NavigateToPose):
+    def __init__(self, node, config, clock, faults, action_type=NavigateToPose):
         self.action_type = action_type
         self.frame = config["frame"]
         self.bounds = config["bounds"]
         self.speed = float(config["speed"])
         x, y, yaw = config["start"]
         base = Resource("base", BaseState(float(x), float(y), float(yaw)))
-        super().__init__(node, action_type, "navigate_to_pose", base, clock, faults,
-                         config["rate"], result_timeout)
+        super().__init__(node, action_type, "navigate_to_pose", base, clock, faults, config["rate"])
         self._odom = node.create_publisher(Odometry, "odom", 10)
         self._odom_timer = node.create_timer(1.0 / config["rate"], self.publish_odom)
 

@@ -10,16 +10,21 @@ joint_trajectory_controller/follow_joint_trajectory as well. Both need their ups
 (not on PyPI); without them the sim exits 2 naming the missing package.
 ``sim_status`` (std_srvs/Trigger) answers a JSON object with, per server, the goals it holds that
 have not reached a terminal state ("pending" + "active") and counts of what happened to its goals.
-Prints ``READY <namespace>`` on stdout once every server exists.
+Prints ``READY <namespace>`` on stdout once every server exists. SIGINT or SIGTERM at any moment
+ends it cleanly (exit 0; see sim/process.py). A second sim of the same robot (node name and
+namespace) on the same domain is refused: exit 2 naming the robot and the other process.
 """
 import argparse
 import json
-import signal
+import os
+import socket
 import sys
+import time
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
 from sim.arm import make_arm_servers
@@ -27,6 +32,7 @@ from sim.clock import SimClock
 from sim.config import ConfigError, load_config
 from sim.faults import Faults
 from sim.navigation import NavigationServer
+from sim.process import StopRequest, other_sim, refusal, spin_until_stopped
 from sim.services import SimServices
 from sim.upstream import UpstreamMissing, require
 
@@ -42,22 +48,26 @@ class SimRobot:
         fault_config = config.get("faults") or {}
 
         def faults_for(server, kind="action"):
-            return Faults(node, server, kind, fault_config.get(server) or {}, int(config["seed"]))
+            return Faults(node, server, kind, fault_config.get(server) or {}, int(config["seed"]),
+                          defaults={"result_timeout": float(config["result_timeout"])})
 
-        result_timeout = int(config["result_timeout"])
         nav_kwargs = {"action_type": nav_type} if nav_type is not None else {}
         self.navigation = NavigationServer(node, config["navigation"], self.clock, faults_for("navigate_to_pose"),
-                                           result_timeout, **nav_kwargs)
-        arm_servers, self._joint_states = make_arm_servers(node, config["arm"], self.clock, faults_for, result_timeout,
-                                                           control_type)
+                                           **nav_kwargs)
+        arm_servers, self._joint_states = make_arm_servers(node, config["arm"], self.clock, faults_for, control_type)
         self.actions = [self.navigation, *arm_servers]
         self.services = SimServices(node, config, self.clock, faults_for)
-        node.create_service(Trigger, "sim_status", self._status, callback_group=self.clock.group)
+        self.process = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+
+    def serve_status(self) -> None:
+        """Serve ``sim_status`` (after the check for another sim of this robot: see sim/process.py)."""
+        self.node.create_service(Trigger, "sim_status", self._status, callback_group=self.clock.group)
 
     def status(self) -> dict:
         report = {server.name: server.status() for server in self.actions}
+        report["unfinished_goals"] = sum(s["pending"] + s["active"] for s in report.values())
         report["services"] = self.services.status()
-        report["unfinished_goals"] = sum(s["pending"] + s["active"] for s in report.values() if "active" in s)
+        report["process"] = self.process
         return report
 
     def _status(self, request, response):
@@ -81,7 +91,8 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None):
+def main(argv=None, stop: StopRequest = None):
+    stop = stop or StopRequest()
     args_in = sys.argv[1:] if argv is None else argv
     ours = rclpy.utilities.remove_ros_args(["mission-sim", *args_in])[1:]
     args = parse_args(ours)
@@ -99,7 +110,8 @@ def main(argv=None):
     except UpstreamMissing as exc:
         print(f"mission-sim: {exc}", file=sys.stderr)
         return 2
-    rclpy.init(args=["mission-sim", *args_in])
+    participant_since = time.monotonic()
+    rclpy.init(args=["mission-sim", *args_in], signal_handler_options=SignalHandlerOptions.NO)
     node = Node(NODE_NAME, namespace=args.namespace or None)
     extra_nodes = []
     try:
@@ -113,19 +125,23 @@ def main(argv=None):
         node.destroy_node()
         rclpy.try_shutdown()
         return 2
+    other = other_sim(node, participant_since, stop=stop)
+    if other is not None:
+        print(f"mission-sim: {refusal(node.get_namespace(), other)}", file=sys.stderr)
+        for extra in extra_nodes:
+            extra.destroy_node()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        return 2
+    robot.serve_status()
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     for extra in extra_nodes:
         executor.add_node(extra)
     print(f"READY {node.get_namespace()}", flush=True)
     try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+        spin_until_stopped(executor, node, stop)
     finally:
-        # A terminal's Ctrl-C reaches us directly and again through `ros2 launch`: the second
-        # SIGINT must not interrupt the cleanup below.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
         executor.shutdown()
         for extra in extra_nodes:
             extra.destroy_node()

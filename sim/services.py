@@ -6,12 +6,16 @@ health_check answers success when every component is healthy; the message lists 
 
 calibrate(true) takes ``calibration.duration`` simulated seconds and fails with probability
 ``calibration.failure_probability`` (seeded); calibrate(false) resets the calibration at once.
-Both servers honour the service fault knobs ``response_delay`` and ``fail_all``.
+Both servers honour the service fault knobs of :class:`sim.faults.ServiceFaults`: ``response_delay``,
+``fail_all`` and ``exit_after_calls`` (the process dies, code 17, when the Nth call's answer is due).
+``status()`` counts calls per service and ``in_flight``, the calls not yet answered.
 """
 from collections import Counter
 
 from rcl_interfaces.msg import ParameterDescriptor
 from std_srvs.srv import SetBool, Trigger
+
+from sim.actions import injected_exit
 
 
 class SimServices:
@@ -36,10 +40,14 @@ class SimServices:
         return {"in_flight": self.in_flight, "calibrated": self.calibrated, **self.counts}
 
     async def _faulted(self, name):
-        """Apply ``name``'s fault knobs; return a failure message when ``fail_all`` is set."""
+        """Apply ``name``'s fault knobs to the call that just arrived; return a failure message
+        when ``fail_all`` is set."""
         faults = self.faults[name]
+        ordinal = self.counts[name]
         if faults.response_delay > 0:
             await self.clock.sleep(faults.response_delay)
+        if 0 < faults.exit_after_calls <= ordinal:
+            injected_exit(f"{name}: exiting with call {ordinal} unanswered")
         return "injected fault: fail_all" if faults.fail_all else ""
 
     async def _health_check(self, request, response):

@@ -6,7 +6,6 @@ memory in /dev/shm (ROS_WHEELS.md, item 10); with ROS_AUTOMATIC_DISCOVERY_RANGE=
 rmw_fastrtps always uses shared memory (FASTDDS_BUILTIN_TRANSPORTS and XML transports are ignored,
 checked), so the session removes, at its end, the files it left that no process still uses.
 """
-import dataclasses
 import fcntl
 import os
 import pathlib
@@ -110,7 +109,7 @@ def settle_sim(request):
     if "sim" not in request.fixturenames:
         return
     from harness import sim_status
-    from sim.faults import ActionFaults, ServiceFaults
+    from sim.faults import knobs_off
 
     ros, sim = request.getfixturevalue("ros_session"), request.getfixturevalue("sim")
     if sim.proc.poll() is not None:
@@ -122,8 +121,5 @@ def settle_sim(request):
         return status["unfinished_goals"] == 0 and status["services"]["in_flight"] == 0
 
     ros.spin_until(settled, 10.0, "no unfinished goals on the sim")
-    defaults = {"health.unhealthy": [""], "calibration.failure_probability": 0.0}
-    for server, spec in [("navigate_to_pose", ActionFaults), ("follow_joint_trajectory", ActionFaults),
-                         ("move_arm", ActionFaults), ("health_check", ServiceFaults), ("calibrate", ServiceFaults)]:
-        defaults.update({f"{server}.{f.name}": f.default for f in dataclasses.fields(spec)})
+    defaults = {"health.unhealthy": [""], "calibration.failure_probability": 0.0, **knobs_off()}
     ros.set_parameters(sim.node_name, defaults)

@@ -154,6 +154,23 @@ def start_sim(ros: RosSession, namespace: str, *extra, timeout: float = 20.0, **
             raise TimeoutError(f"sim {namespace} never answered sim_status: {sim.stderr()}")
 
 
+def restart_sim(ros: RosSession, sim: SimProcess, timeout: float = 30.0) -> SimProcess:
+    """SIGKILL ``sim`` (a crash: no goodbye to DDS, its goals die with it) and start the same robot
+    again, as it was started, under the same namespace; return the new one once its ``sim_status``
+    answers from the new process. The old one's lease (3 s) may not have run out: the new sim does
+    not count it as present, since it does not answer (sim/process.py)."""
+    sim.kill()
+    sim.stop()                      # removes its config file
+    options = dict(sim.options)
+    new = start_sim(ros, sim.namespace, *options.pop("extra"), timeout=timeout, **options)
+    deadline = time.monotonic() + timeout
+    while sim_status(ros, new)["process"]["pid"] != new.proc.pid:
+        if time.monotonic() > deadline:
+            new.stop()
+            raise TimeoutError(f"sim {sim.namespace} restarted, but sim_status answers from another process")
+    return new
+
+
 def sim_status(ros: RosSession, sim: SimProcess) -> dict:
     """The sim's own account of its goals (see sim/robot.py)."""
     return json.loads(ros.call(Trigger, sim.name("sim_status"), Trigger.Request()).message)

@@ -85,9 +85,9 @@ def test_run_bad_sim_config_exits_2(tmp_path):
     assert done.returncode == 2 and "unknown setting health_check" in done.stderr, done.stdout + done.stderr
 
 
-def test_ctrl_c_cancels_goals_stops_sims_and_closes_the_log(tmp_path):
-    before = sim_pids()
-    proc = subprocess.Popen([str(BIN / "mission"), "run", "patrol", "--sim", "--log-dir", str(tmp_path)],
+def patrol_driving(log_dir) -> subprocess.Popen:
+    """``mission run patrol --sim``, once its robot drives."""
+    proc = subprocess.Popen([str(BIN / "mission"), "run", "patrol", "--sim", "--log-dir", str(log_dir)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
@@ -99,6 +99,12 @@ def test_ctrl_c_cancels_goals_stops_sims_and_closes_the_log(tmp_path):
     except queue.Empty:
         proc.kill()
         pytest.fail(f"the mission never started driving: {''.join(seen)} {proc.stderr.read()}")
+    return proc
+
+
+def test_ctrl_c_cancels_goals_stops_sims_and_closes_the_log(tmp_path):
+    before = sim_pids()
+    proc = patrol_driving(tmp_path)
     assert sim_pids() - before, "no simulated robot is running"
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130, proc.stderr.read()
@@ -109,3 +115,18 @@ def test_ctrl_c_cancels_goals_stops_sims_and_closes_the_log(tmp_path):
     halted = next(e for e in events if e["event"] == "halted")
     assert halted["goals_in_flight"] == 0
     assert any(e["event"] == "result" and e["status"] == "CANCELED" for e in events)
+
+
+def test_sigkill_of_mission_run_takes_its_sims_with_it(tmp_path):
+    """No orphans: a ``mission run --sim`` killed outright (no chance to stop anything) leaves no
+    simulated robot behind; they get the parent-death signal and exit."""
+    before = sim_pids()
+    proc = patrol_driving(tmp_path)
+    ours = sim_pids() - before
+    assert ours, "no simulated robot is running"
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while sim_pids() & ours:
+        assert time.monotonic() < deadline, f"simulated robots {sim_pids() & ours} outlived a SIGKILLed mission run"
+        time.sleep(0.1)

@@ -10,7 +10,6 @@ parts run a fixed number of examples (derandomised in CI).
 import json
 import pathlib
 import time
-from dataclasses import fields
 
 import pytest
 from action_msgs.msg import GoalStatus
@@ -20,12 +19,10 @@ from hypothesis import strategies as st
 import scenarios
 from executive.tools.launcher import ExecutiveProcess
 from harness import sim_status, start_sim, unique_name
-from sim.faults import ActionFaults, ServiceFaults
+from sim.faults import knobs_off
 
 RESULT = scenarios.RESULT
 TIME_SCALE = 20.0      # simulated seconds per wall second: fault durations below are simulated
-ACTION_SERVERS = ("navigate_to_pose", "move_arm", "follow_joint_trajectory")
-SERVICE_SERVERS = ("health_check", "calibrate")
 BROKEN = pathlib.Path(__file__).parent / "broken"
 MISSIONS = pathlib.Path(__file__).resolve().parents[1] / "missions"
 
@@ -63,9 +60,7 @@ def faults(ros_session, robot):
 
 
 def reset_faults(ros, sim):
-    defaults = {f"{server}.{f.name}": f.default for server in ACTION_SERVERS for f in fields(ActionFaults)}
-    defaults.update({f"{server}.{f.name}": f.default for server in SERVICE_SERVERS for f in fields(ServiceFaults)})
-    ros.set_parameters(sim.node_name, defaults)
+    ros.set_parameters(sim.node_name, knobs_off())
 
 
 # -- helpers ----------------------------------------------------------------------------------------

@@ -1,15 +1,24 @@
-"""The simulated robot over real DDS: success paths, rejections, cancel, preemption, fault knobs."""
+"""The simulated robot over real DDS: success paths, rejections, cancel, preemption, every fault knob
+(each shown by a real rclpy client against a mission-sim process), dying in every phase, restarts,
+one sim per robot, and clean exits on signals at any moment."""
 import math
+import os
+import random
+import signal
 import statistics
 import time
+import uuid
 
 import pytest
-from action_msgs.msg import GoalStatus
+from action_msgs.msg import GoalStatus, GoalStatusArray
+from action_msgs.srv import CancelGoal
 from builtin_interfaces.msg import Duration
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from std_srvs.srv import SetBool, Trigger
 from trajectory_msgs.msg import JointTrajectoryPoint
+from unique_identifier_msgs.msg import UUID
 
-from harness import SIM_TIME_SCALE, SimProcess, sim_status, start_sim, unique_name
+from harness import SIM_TIME_SCALE, SimProcess, restart_sim, sim_status, start_sim, unique_name
 from mission_interfaces.action import FollowJointTrajectory, MoveArm, NavigateToPose
 
 ARM_JOINTS = ["shoulder_pan_joint", "shoulder_lift_joint", "elbow_joint",
@@ -277,3 +286,314 @@ def test_bad_config_is_a_clear_error(config, message):
     with pytest.raises(RuntimeError, match="exited with 2") as info:
         SimProcess(unique_name("bad"), config=config)
     assert message in str(info.value)
+
+
+# -- the goal lifecycle on a bad day: one knob per way a real server misbehaves -----------------
+
+def cancel_by_id(ros, sim, action: str, goal_id: bytes):
+    """Send a CancelGoal request naming ``goal_id`` straight to the action's cancel service, as a
+    client that never got a goal handle (its goal request is unanswered) can."""
+    request = CancelGoal.Request()
+    request.goal_info.goal_id.uuid = list(goal_id)
+    return ros.call(CancelGoal, sim.name(f"{action}/_action/cancel_goal"), request)
+
+
+class Recorder:
+    """Messages of one topic, each with its arrival time."""
+
+    def __init__(self, ros, msg_type, topic: str, latched: bool = False):
+        """``latched``: transient local (the status topic), so the latest message is not missed."""
+        self.messages = []
+        self._ros = ros
+        qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL if latched else DurabilityPolicy.VOLATILE)
+        self._sub = ros.node.create_subscription(msg_type, topic, lambda m: self.messages.append((time.monotonic(), m)), qos)
+        ros.spin_until(lambda: self._sub.get_publisher_count() > 0, 15, f"a publisher of {topic}")
+
+    def close(self):
+        self._ros.node.destroy_subscription(self._sub)
+
+
+def statuses_of(recorder: Recorder, goal_id: bytes) -> list:
+    return [s.status for _, array in recorder.messages for s in array.status_list
+            if bytes(s.goal_info.goal_id.uuid) == goal_id]
+
+
+def test_accept_delay_longer_than_the_client_waits_then_cancel_by_id(ros, sim):
+    """The client gives up on an unanswered goal request and cancels it by id: the server does not
+    know the goal yet (ERROR_UNKNOWN_GOAL_ID) and shows it pending; once accepted, a cancel by id
+    really cancels it, and the server's own count says so."""
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.accept_delay": 6.0})    # 1.5 s wall
+    goal_id = uuid.uuid4().bytes
+    client = ros.action_client(NavigateToPose, sim.name("navigate_to_pose"))
+    accepted = client.send_goal_async(nav_goal(-20.0, 0.0), goal_uuid=UUID(uuid=list(goal_id)))
+    with pytest.raises(TimeoutError):
+        ros.wait(accepted, 0.2)                                   # the client's timeout
+    before = sim_status(ros, sim)["navigate_to_pose"]
+    assert before["pending"] == 1 and before["goals"][goal_id.hex()] == "pending", before
+    early = cancel_by_id(ros, sim, "navigate_to_pose", goal_id)
+    assert early.return_code == CancelGoal.Response.ERROR_UNKNOWN_GOAL_ID and not early.goals_canceling
+    counted = sim_status(ros, sim)["navigate_to_pose"]
+    assert counted["cancel_while_pending"] == before.get("cancel_while_pending", 0) + 1
+    handle = ros.wait(accepted, 10.0)                              # the acceptance arrives late
+    assert handle.accepted
+    late = cancel_by_id(ros, sim, "navigate_to_pose", goal_id)
+    assert late.return_code == CancelGoal.Response.ERROR_NONE
+    assert [bytes(g.goal_id.uuid) for g in late.goals_canceling] == [goal_id]
+    assert ros.wait(handle.get_result_async(), 10.0).status == GoalStatus.STATUS_CANCELED
+    status = sim_status(ros, sim)
+    nav = status["navigate_to_pose"]
+    assert nav["goals"][goal_id.hex()] == "canceled"
+    assert nav["canceled"] == before.get("canceled", 0) + 1
+    assert nav["cancel_accepted"] == before.get("cancel_accepted", 0) + 1
+    assert status["unfinished_goals"] == 0
+
+
+def test_result_timeout_zero_discards_results_per_server(ros):
+    """``result_timeout: 0`` on one server: a get_result sent after the goal ended is answered
+    UNKNOWN, one sent before gets the result; other servers keep theirs; the knob is start-up only."""
+    robot = start_sim(ros, unique_name("results"), time_scale=TIME_SCALE,
+                      config={"faults": {"navigate_to_pose": {"result_timeout": 0}}})
+    try:
+        early = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(3.0, 0.0))
+        assert early.result()[0] == GoalStatus.STATUS_SUCCEEDED          # asked for while it ran
+        late = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(3.0, 0.0))
+        assert late.accepted()
+        ros.spin_until(lambda: sim_status(ros, robot)["navigate_to_pose"]["succeeded"] == 2, 10, "the goal's end")
+        assert late.result()[0] == GoalStatus.STATUS_UNKNOWN
+        arm = ros.send_goal(MoveArm, robot.name("move_arm"), MoveArm.Goal(named_pose="home"))
+        assert arm.accepted()
+        ros.spin_until(lambda: sim_status(ros, robot)["move_arm"]["succeeded"] == 1, 10, "the arm goal's end")
+        assert arm.result()[0] == GoalStatus.STATUS_SUCCEEDED               # kept 10 s by default
+        with pytest.raises(AssertionError, match="read-only"):
+            ros.set_parameters(robot.node_name, {"navigate_to_pose.result_timeout": 5.0})
+    finally:
+        assert robot.stop() == 0, robot.stderr()
+
+
+def test_refuse_cancel_keeps_the_goal_running(ros, sim):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.refuse_cancel": True})
+    call = navigate(ros, sim, nav_goal(20.0, 0.0))
+    assert call.accepted()
+    response = call.cancel()
+    # rclpy's server answers a refusal with no goal canceling and ERROR_NONE (rclcpp's says ERROR_REJECTED)
+    assert not response.goals_canceling and response.return_code == CancelGoal.Response.ERROR_NONE
+    seen = len(call.feedback)
+    ros.spin_until(lambda: len(call.feedback) > seen + 3, 10, "feedback after the refused cancel")
+    assert sim_status(ros, sim)["navigate_to_pose"]["cancel_refused"] == 1
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.refuse_cancel": False})
+    assert call.cancel().return_code == CancelGoal.Response.ERROR_NONE
+    assert call.result()[0] == GoalStatus.STATUS_CANCELED
+
+
+def test_cancel_delay_keeps_moving_before_ending_canceled(ros, sim):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.cancel_delay": 4.0})    # 1 s wall
+    call = navigate(ros, sim, nav_goal(20.0, 0.0))
+    assert call.accepted()
+    ros.spin_until(lambda: call.feedback, 10, "feedback")
+    response = call.cancel()
+    canceled_at = time.monotonic()
+    assert response.return_code == CancelGoal.Response.ERROR_NONE
+    goal = bytes(call.handle.goal_id.uuid).hex()
+    ros.spin_until(lambda: sim_status(ros, sim)["navigate_to_pose"]["goals"][goal] == "canceling", 5, "canceling")
+    seen = len(call.feedback)
+    ros.spin_until(lambda: len(call.feedback) > seen + 3, 10, "feedback while canceling")
+    assert sim_status(ros, sim)["navigate_to_pose"]["active"] == 1
+    status, _ = call.result()
+    assert status == GoalStatus.STATUS_CANCELED
+    assert time.monotonic() - canceled_at >= 4.0 / TIME_SCALE
+
+
+def test_feedback_after_result(ros, sim):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.feedback_after_result": 4.0})   # 1 s wall
+    feedback = Recorder(ros, NavigateToPose.Impl.FeedbackMessage, sim.name("navigate_to_pose/_action/feedback"))
+    try:
+        call = navigate(ros, sim, nav_goal(0.5, 0.0))
+        assert call.result()[0] == GoalStatus.STATUS_SUCCEEDED
+        result_at = time.monotonic()
+        goal_id = bytes(call.handle.goal_id.uuid)
+        ros.spin_until(lambda: any(t > result_at and bytes(m.goal_id.uuid) == goal_id for t, m in feedback.messages),
+                       10, "a feedback message after the result")
+        assert sim_status(ros, sim)["navigate_to_pose"]["stray_feedback"] == 1
+    finally:
+        feedback.close()
+
+
+@pytest.mark.parametrize("override, code", [("aborted", GoalStatus.STATUS_ABORTED),
+                                            ("unknown", GoalStatus.STATUS_UNKNOWN)])
+def test_result_status_contradicts_the_status_topic(ros, sim, override, code):
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.result_status_override": override})
+    statuses = Recorder(ros, GoalStatusArray, sim.name("navigate_to_pose/_action/status"), latched=True)
+    try:
+        call = navigate(ros, sim, nav_goal(0.5, 0.0))
+        status, _ = call.result()
+        goal_id = bytes(call.handle.goal_id.uuid)
+        ros.spin_until(lambda: GoalStatus.STATUS_SUCCEEDED in statuses_of(statuses, goal_id), 10, "SUCCEEDED on the status topic")
+        assert status == code
+        assert sim_status(ros, sim)["navigate_to_pose"]["result_status_overridden"] >= 1
+    finally:
+        statuses.close()
+
+
+def test_bad_knob_values_are_refused_at_run_time(ros, sim):
+    for knob, value in [("exit_phase", "sometime"), ("result_status_override", "maybe"), ("cancel_delay", -1.0)]:
+        with pytest.raises(AssertionError, match=knob):
+            ros.set_parameters(sim.node_name, {f"navigate_to_pose.{knob}": value})
+
+
+# -- dying in every phase, and coming back ------------------------------------------------------
+
+def dying_sim(ros, faults: dict):
+    return start_sim(ros, unique_name("dying"), time_scale=TIME_SCALE, config={"faults": faults})
+
+
+def assert_died(robot, what: str):
+    assert robot.wait_exit(timeout=15) == 17, robot.stderr()
+    assert what in robot.stderr()
+
+
+def test_exit_while_the_goal_request_is_unanswered(ros):
+    robot = dying_sim(ros, {"navigate_to_pose": {"exit_after_goals": 1, "exit_phase": "goal_request", "accept_delay": 8.0}})
+    try:
+        call = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(1.0, 0.0))
+        ros.spin_until(lambda: sim_status(ros, robot)["navigate_to_pose"]["pending"] == 1, 10, "the pending request")
+        assert_died(robot, "request unanswered")
+        with pytest.raises(TimeoutError):
+            call.accepted(timeout=1.0)
+    finally:
+        robot.stop()
+
+
+def test_exit_right_after_accepting(ros):
+    robot = dying_sim(ros, {"navigate_to_pose": {"exit_after_goals": 1, "exit_phase": "accepted"}})
+    try:
+        call = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(5.0, 0.0))
+        assert call.accepted()
+        assert_died(robot, "right after accepting goal 1")
+        assert call.feedback == []
+    finally:
+        robot.stop()
+
+
+def test_exit_mid_execution(ros):
+    robot = dying_sim(ros, {"navigate_to_pose": {"exit_after_goals": 1}})      # exit_phase: executing
+    try:
+        call = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(5.0, 0.0))
+        assert call.accepted()
+        assert_died(robot, "exiting after 1 goals, mid-goal")
+    finally:
+        robot.stop()
+
+
+def test_exit_after_finishing_before_the_result_is_sent(ros):
+    robot = dying_sim(ros, {"navigate_to_pose": {"exit_after_goals": 1, "exit_phase": "finished"}})
+    statuses = Recorder(ros, GoalStatusArray, robot.name("navigate_to_pose/_action/status"), latched=True)
+    try:
+        call = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(0.5, 0.0))
+        assert call.accepted()
+        goal_id = bytes(call.handle.goal_id.uuid)
+        assert_died(robot, "finished and its result unsent")
+        ros.spin_until(lambda: GoalStatus.STATUS_SUCCEEDED in statuses_of(statuses, goal_id), 5,
+                       "SUCCEEDED on the status topic")
+        with pytest.raises(TimeoutError, match="no result"):
+            call.result(timeout=1.0)
+    finally:
+        statuses.close()
+        robot.stop()
+
+
+def test_exit_while_a_cancel_is_unanswered(ros):
+    robot = dying_sim(ros, {"navigate_to_pose": {"exit_after_goals": 1, "exit_phase": "cancel_request"}})
+    try:
+        call = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(20.0, 0.0))
+        assert call.accepted()
+        cancel = call.handle.cancel_goal_async()
+        assert_died(robot, "cancel of goal 1 unanswered")
+        with pytest.raises(TimeoutError):
+            ros.wait(cancel, 1.0)
+    finally:
+        robot.stop()
+
+
+def test_service_exit_mid_call(ros):
+    robot = dying_sim(ros, {"calibrate": {"exit_after_calls": 2, "response_delay": 2.0}})
+    try:
+        assert ros.call(SetBool, robot.name("calibrate"), SetBool.Request(data=False)).success
+        call = ros.service_client(SetBool, robot.name("calibrate")).call_async(SetBool.Request(data=False))
+        ros.spin_until(lambda: sim_status(ros, robot)["services"]["in_flight"] == 1, 10, "the call in flight")
+        assert_died(robot, "calibrate: exiting with call 2 unanswered")
+        ros.executor.spin_once(timeout_sec=0.5)
+        assert not call.done()
+    finally:
+        robot.stop()
+
+
+def test_restart_under_the_same_name(ros):
+    robot = start_sim(ros, unique_name("phoenix"), time_scale=TIME_SCALE)
+    try:
+        first = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(20.0, 0.0))
+        assert first.accepted()
+        old_pid = robot.proc.pid
+        robot = restart_sim(ros, robot)
+        assert robot.proc.pid != old_pid
+        status = sim_status(ros, robot)
+        assert status["process"]["pid"] == robot.proc.pid and status["navigate_to_pose"].get("received", 0) == 0
+        again = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(0.5, 0.0))
+        assert again.result()[0] == GoalStatus.STATUS_SUCCEEDED
+    finally:
+        assert robot.stop() == 0, robot.stderr()
+
+
+# -- the process: one sim per robot, clean exits at any moment ----------------------------------
+
+def test_a_second_sim_of_the_same_robot_is_refused(ros, sim):
+    with pytest.raises(RuntimeError, match="exited with 2") as info:
+        SimProcess(sim.namespace)
+    message = str(info.value)
+    assert f"robot /{sim.namespace} is already simulated" in message
+    assert f"by process {sim.proc.pid}" in message and "another --namespace" in message
+
+
+def test_a_killed_sim_does_not_block_its_restart(ros):
+    """Its lease (3 s) has not run out when the new one starts, but it does not answer."""
+    robot = start_sim(ros, unique_name("lease"), time_scale=TIME_SCALE)
+    robot.kill()
+    robot.stop()
+    again = start_sim(ros, robot.namespace, time_scale=TIME_SCALE)
+    try:
+        assert sim_status(ros, again)["process"]["pid"] == again.proc.pid
+    finally:
+        assert again.stop() == 0, again.stderr()
+
+
+SIGNAL_PLANS = [(signal.SIGINT,), (signal.SIGTERM,), (signal.SIGINT, signal.SIGINT),   # terminal + ros2 launch
+                (signal.SIGINT, signal.SIGTERM), (signal.SIGTERM, signal.SIGINT, signal.SIGINT)]
+
+
+def test_clean_exit_whatever_the_moment_of_the_signal(ros):
+    """Signals at random moments from the spawn on (start-up, the look for another sim, serving,
+    a goal running): every sim exits 0 with nothing on stderr but its own log lines. Derandomised in
+    CI; more cases with HYPOTHESIS_PROFILE=explore. One sim at a time: a peer leaving the graph
+    while a sim starts can deadlock Fast DDS 3.2 (see HANG_BOUND in sim/process.py), which is not
+    what this test is about."""
+    seed = 0 if os.environ.get("CI") else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    cases = 80 if os.environ.get("HYPOTHESIS_PROFILE") == "explore" else 12
+    for _ in range(cases):
+        delay, plan = rng.uniform(0.0, 3.0), rng.choice(SIGNAL_PLANS)
+        robot = SimProcess(unique_name("sig"), time_scale=TIME_SCALE, wait_ready=False)
+        at = time.monotonic() + delay
+        busy = None
+        while time.monotonic() < at:
+            if busy is None and robot.lines.seen and robot.lines.seen[-1].startswith("READY"):
+                busy = ros.send_goal(NavigateToPose, robot.name("navigate_to_pose"), nav_goal(20.0, 0.0))
+            ros.executor.spin_once(timeout_sec=0.01)
+            robot.output()                      # collects READY into lines.seen
+        for signum in plan:
+            robot.proc.send_signal(signum)
+            time.sleep(rng.uniform(0.0, 0.01))
+        code = robot.wait_exit(timeout=30)
+        errors = [line for line in robot.stderr().splitlines() if not line.startswith("[")]
+        robot.stop()
+        assert code == 0 and not errors, (f"seed {seed}: {[s.name for s in plan]} {delay:.3f} s after the spawn: "
+                                          f"exit {code}: {robot.stderr()}")

@@ -5,11 +5,18 @@ first (clean DDS shutdown) and SIGKILL only if the child does not exit in time. 
 command to run the child under (``ip netns exec NAME``); it must exec the child, so that signals
 reach it.
 
+A child dies with its parent, even one that is SIGKILLed: it is started with the parent-death
+signal SIGTERM (Linux ``prctl(PR_SET_PDEATHSIG)``), on which our programs exit cleanly. The kernel
+sends it when the *thread* that started the child ends, so start children from a thread that lives
+as long as they should (``mission run`` starts them from its main thread). Children run in a
+session of their own, so that a terminal's Ctrl-C reaches only the parent, which stops them in order.
+
 A child runs with the package's Fast DDS profile (``executive/dds/fastdds_profile.xml``) unless the
 environment names another one: besides the 3 s lease, it lets the sim's servers wait long enough for
 a just-discovered client to be matched before answering it. Without it, the first goal sent to a
 new sim can get no answer at all (the response is dropped after 100 ms; see the profile).
 """
+import ctypes
 import json
 import os
 import pathlib
@@ -24,6 +31,24 @@ import time
 from executive.paths import fastdds_profile
 
 BIN = pathlib.Path(sys.executable).parent
+
+PR_SET_PDEATHSIG = 1                        # <linux/prctl.h>
+_libc = ctypes.CDLL(None, use_errno=True)   # resolved here: the child between fork and exec only calls it
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def _child_setup(parent: int, block_stop_signals: bool):
+    """What the child runs between fork and exec (``preexec_fn``): nothing that imports, locks or
+    allocates much, since other threads of the parent may hold locks at the fork."""
+    def setup():
+        if block_stop_signals:
+            # Pending until the child takes them itself (mission-sim: sim/process.py), so a signal
+            # during the interpreter's start-up is not a KeyboardInterrupt traceback.
+            signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:          # the parent died before prctl took effect
+            os._exit(1)
+    return setup
 
 
 class Lines:
@@ -76,14 +101,22 @@ class ChildProcess:
 
     program = ""
     _config_path = None
+    # The child takes SIGINT/SIGTERM itself with them blocked from its first instruction on.
+    blocks_stop_signals = False
 
-    def _start(self, args, timeout, env):
+    def _start(self, args, timeout, env, wait_ready: bool = True):
         self._stderr = tempfile.TemporaryFile(mode="w+")
         env = dict(os.environ if env is None else env)
         env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
-                                     env=env, start_new_session=True)
+                                     env=env, start_new_session=True,
+                                     preexec_fn=_child_setup(os.getpid(), self.blocks_stop_signals))
         self.lines = Lines(self.proc.stdout, self.label)
+        if wait_ready:
+            self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until the child prints READY; TimeoutError (child stopped) or RuntimeError (it exited)."""
         try:
             self.lines.until("READY", timeout)
         except TimeoutError:
@@ -115,6 +148,13 @@ class ChildProcess:
     def wait_exit(self, timeout: float) -> int:
         return self.proc.wait(timeout=timeout)
 
+    def kill(self, timeout: float = 10.0) -> int:
+        """SIGKILL, as a crash would end it (no DDS goodbye; its shared memory is left behind), and
+        wait for it to be gone."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        return self.proc.wait(timeout=timeout)
+
     def stop(self, timeout: float = 10.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
@@ -133,17 +173,25 @@ class SimProcess(ChildProcess):
     """``mission-sim`` in its own process."""
 
     program = "mission-sim"
+    blocks_stop_signals = True
 
     def __init__(self, namespace: str, *extra, config: dict = None, time_scale: float = 1.0,
-                 timeout: float = 20.0, env: dict = None, wrapper=()):
+                 timeout: float = 20.0, env: dict = None, wrapper=(), wait_ready: bool = True):
+        """``wait_ready=False``: return once started; :meth:`wait_ready` waits for READY."""
         self.namespace = namespace.strip("/")
+        self.options = dict(extra=extra, config=config, time_scale=time_scale, env=env, wrapper=wrapper)
         args = [*wrapper, str(BIN / "mission-sim"), "--namespace", self.namespace, "--time-scale", str(time_scale), *extra]
         if config is not None:
             fd, self._config_path = tempfile.mkstemp(suffix=".yaml", prefix="sim_config_")
             with os.fdopen(fd, "w") as f:
                 json.dump(config, f)  # JSON is YAML
             args += ["--config", self._config_path]
-        self._start(args, timeout, env)
+        self._start(args, timeout, env, wait_ready)
+
+    def again(self, timeout: float = 20.0, wait_ready: bool = True) -> "SimProcess":
+        """A new sim of the same robot, started as this one was (e.g. after :meth:`kill`)."""
+        options = dict(self.options)
+        return SimProcess(self.namespace, *options.pop("extra"), timeout=timeout, wait_ready=wait_ready, **options)
 
     @property
     def label(self) -> str:
