@@ -48,11 +48,11 @@ from rclpy.action import ActionClient as RclpyActionClient
 from rclpy.action.client import ClientGoalHandle
 from unique_identifier_msgs.msg import UUID
 
-from behaviors import failures
+from behaviors import failures, feedback
 from behaviors.basics import Check
 from behaviors.failures import Failure
 from behaviors.leaf import RemoteLeaf
-from behaviors.messages import to_data
+from behaviors.messages import to_data, type_name
 
 STATUS_NAMES = {v: k[len("STATUS_"):] for k, v in vars(GoalStatus).items() if k.startswith("STATUS_")}
 TERMINAL = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
@@ -125,6 +125,8 @@ class ActionClient(RemoteLeaf):
         result_check: a :class:`~behaviors.basics.Check` the result must pass, e.g. ``error_code == 0``
         feedback_key, result_key, failure_key: blackboard keys to write the latest feedback
             (message), the result (message) and the failure (dict) to
+        feedback_format: the feedback line shown while the goal runs (a format of feedback fields,
+            see :mod:`behaviors.feedback`); default: the type's built-in summary, if it has one
         server_check_period: how often a running goal checks that its server still exists
     """
 
@@ -132,7 +134,8 @@ class ActionClient(RemoteLeaf):
 
     def __init__(self, name, action_type, action_name, goal=None, goal_from_blackboard=None,
                  server_timeout=5.0, goal_timeout=None, result_check=None,
-                 feedback_key=None, result_key=None, failure_key=None, server_check_period=0.5):
+                 feedback_key=None, result_key=None, failure_key=None, server_check_period=0.5,
+                 feedback_format=None):
         super().__init__(name, action_type, action_name, goal, goal_from_blackboard, server_timeout,
                          {"feedback": feedback_key, "result": result_key, "failure": failure_key})
         self.goal_timeout = None if goal_timeout is None else float(goal_timeout)
@@ -144,6 +147,8 @@ class ActionClient(RemoteLeaf):
         self._next_server_check = 0.0
         self.feedback = None
         self.result = None
+        named = action_type if isinstance(action_type, str) else type_name(action_type)
+        self._summarize = feedback.summarizer(named, feedback_format)
 
     def _new_request(self):
         return self.interface_type.Goal()
@@ -324,6 +329,8 @@ class ActionClient(RemoteLeaf):
             return
         self.feedback = message.feedback
         self._write("feedback", message.feedback)
+        if self._summarize is not None:
+            self.feedback_message = self._summarize(message.feedback) or self.feedback_message
         attempt.feedback_count += 1
         attempt.feedback_total += 1
         now = time.monotonic()

@@ -1,8 +1,15 @@
-"""Decorators py_trees lacks. Use py_trees' own (Timeout, Repeat, Inverter, OneShot, ...) first.
+"""Decorators py_trees lacks, and py_trees' own with feedback messages for people.
+
+Use py_trees' decorators first. Where py_trees writes a debugging text as the feedback message
+(``running [status: 0 success from 2]``, ``time still ticking ... [remaining: 1.99581...s]``), the
+subclasses here keep py_trees' behaviour and say it in words: ``1 of 2 done``, ``2 s left``. A
+decorator that finished with SUCCESS says nothing (nothing is left to do); one that failed says why.
 """
+import math
 import random
 import time
 
+import py_trees
 from py_trees.common import Status
 from py_trees.decorators import Decorator
 
@@ -67,7 +74,8 @@ class RetryWithBackoff(Decorator):
     def update(self):
         child = self.decorated.status
         if child != Status.FAILURE:
-            self.feedback_message = f"attempt {self.attempt}/{self.max_attempts}: {child.value}"
+            running = child == Status.RUNNING and self.max_attempts > 1
+            self.feedback_message = f"attempt {self.attempt} of {self.max_attempts}" if running else ""
             return child
         _, failure = failure_of(self.decorated)
         reason = failure.reason if failure else None
@@ -84,3 +92,82 @@ class RetryWithBackoff(Decorator):
         self._resume_at = self._clock() + delay
         self.feedback_message = f"attempt {self.attempt} failed ({reason}); retrying in {delay:.1f} s"
         return Status.RUNNING
+
+
+class Repeat(py_trees.decorators.Repeat):
+    """py_trees' Repeat (the child to SUCCESS ``num_success`` times; FAILURE at its first failure)
+    with feedback ``1 of 2 done`` while running and ``failed after 1 of 2`` on failure."""
+
+    def update(self):
+        status = super().update()
+        if status == Status.RUNNING:
+            self.feedback_message = f"{self.success} of {self.num_success} done"
+        elif status == Status.FAILURE:
+            self.feedback_message = f"failed after {self.success} of {self.num_success}"
+        else:
+            self.feedback_message = ""
+        return status
+
+
+class Timeout(py_trees.decorators.Timeout):
+    """py_trees' Timeout (FAILURE, with the child stopped, once ``duration`` s have passed) with
+    feedback ``3 s left`` (whole seconds, so the text changes once a second, not every tick)."""
+
+    def update(self):
+        status = super().update()
+        if status == Status.RUNNING:
+            self.feedback_message = f"{math.ceil(max(0.0, self.finish_time - time.monotonic()))} s left"
+        elif status == Status.FAILURE and self.decorated.status != Status.FAILURE:
+            self.feedback_message = f"timed out after {self.duration:g} s"
+        else:
+            self.feedback_message = ""
+        return status
+
+
+def _passing(message: str, child) -> str:
+    return f"{message}: {child.feedback_message}" if child.feedback_message else message
+
+
+class Inverter(py_trees.decorators.Inverter):
+    """py_trees' Inverter (SUCCESS <-> FAILURE); feedback: the child's while it runs."""
+
+    def update(self):
+        status = super().update()
+        if status == Status.FAILURE:
+            self.feedback_message = "inverted: the child succeeded"
+        elif status == Status.SUCCESS:
+            self.feedback_message = ""
+        return status
+
+
+class FailureIsSuccess(py_trees.decorators.FailureIsSuccess):
+    """py_trees' FailureIsSuccess (``force_success``); feedback: the child's while it runs."""
+
+    def update(self):
+        status = super().update()
+        if status == Status.SUCCESS:
+            failed = self.decorated.status == Status.FAILURE
+            self.feedback_message = _passing("failed, counted as success", self.decorated) if failed else ""
+        return status
+
+
+class SuccessIsFailure(py_trees.decorators.SuccessIsFailure):
+    """py_trees' SuccessIsFailure (``force_failure``); feedback: the child's while it runs."""
+
+    def update(self):
+        status = super().update()
+        if status == Status.FAILURE:
+            succeeded = self.decorated.status == Status.SUCCESS
+            self.feedback_message = "succeeded, counted as failure" if succeeded else \
+                _passing("failed", self.decorated)
+        return status
+
+
+class OneShot(py_trees.decorators.OneShot):
+    """py_trees' OneShot (runs the child to completion once, then keeps that status) without its
+    debugging text: nothing once it has succeeded."""
+
+    def terminate(self, new_status):
+        super().terminate(new_status)
+        if self.feedback_message == "oneshot completed":
+            self.feedback_message = ""

@@ -31,6 +31,20 @@ OUTCOMES = {runs.SUCCEEDED: _R.OUTCOME_SUCCEEDED, runs.FAILED: _R.OUTCOME_FAILED
 SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
+ERRORS_LOGGED = 20      # validation errors of one invalid goal written to the log (all go in its result)
+
+
+def mission_label(mission: str) -> str:
+    """A goal's mission as a log line names it: the name, or the name line of mission text."""
+    text = mission.strip()
+    if "\n" not in text and len(text) <= 80:
+        return repr(text)
+    for line in text.splitlines():
+        if line.startswith("name:"):
+            return repr(line[5:].strip()[:60]) + " (text)"
+    return f"<mission text, {len(mission)} characters>"
+
+
 def goal_id_of(goal_handle) -> str:
     return bytes(goal_handle.goal_id.uuid).hex()
 
@@ -59,6 +73,7 @@ class MissionServer:
         self._latest = None         # the newest goal: older ones still waiting give way to it
         self._accepted = 0          # accepted goals whose execution has not finished
         self._loaded = {}           # id(goal request) -> (request, (model, tree) or RunResult)
+        self._names = {}            # goal id -> its mission's name, for messages and the log
         self._server = ActionServer(
             executive, ExecuteMission, "execute_mission", execute_callback=self._execute,
             goal_callback=self._on_goal, cancel_callback=self._on_cancel, callback_group=ReentrantCallbackGroup(),
@@ -116,16 +131,18 @@ class MissionServer:
             self._accepted -= 1
             return self._end(goal_handle, loaded)
         self._latest = gid
+        self._names[gid] = loaded[0].name if loaded is not None else mission_label(goal_handle.request.mission)
         try:
             while self.executive.busy:      # preempting: halt what runs and wait for it to end
                 current = self.executive.run
-                self.executive.halt(f"preempted by goal {gid[:8]}")
+                self.executive.halt(f"preempted by mission {self._names[gid]} (goal {gid[:8]})")
                 await self._ended_future(current)
             if goal_handle.is_cancel_requested or self._latest != gid:
                 if loaded is not None:
                     release(loaded[1])
                 message = "cancelled before it started" if goal_handle.is_cancel_requested else \
-                    f"preempted by goal {self._latest[:8]} before it started"
+                    f"preempted by mission {self._names.get(self._latest, '?')} (goal {self._latest[:8]}) " \
+                    "before it started"
                 return self._end(goal_handle, runs.RunResult(runs.CANCELED, message=message))
             started = self.executive.start(goal_handle.request.mission, list(goal_handle.request.parameters), gid,
                                            loaded)
@@ -139,6 +156,8 @@ class MissionServer:
             return self._end(goal_handle, started.result)
         finally:
             self._accepted -= 1
+            if self._latest != gid:
+                self._names.pop(gid, None)
 
     def _ended_future(self, run) -> Future:
         future = self._ended.setdefault(run, Future())
@@ -147,6 +166,7 @@ class MissionServer:
         return future
 
     def _end(self, goal_handle, result: runs.RunResult):
+        self._log_end(goal_handle, result)
         if result.outcome == runs.SUCCEEDED:
             goal_handle.succeed()
         elif result.outcome == runs.CANCELED and goal_handle.is_cancel_requested:
@@ -154,6 +174,22 @@ class MissionServer:
         else:
             goal_handle.abort()
         return result_message(result)
+
+    def _log_end(self, goal_handle, result: runs.RunResult):
+        """One line per goal's end in the executive's log (errors of an invalid one below it)."""
+        gid = goal_id_of(goal_handle)
+        name = self._names.get(gid) or mission_label(goal_handle.request.mission)
+        logger = self.executive.get_logger()
+        text = f"mission {name} (goal {gid[:8]}) {result.outcome}"
+        if result.outcome == runs.SUCCEEDED:
+            logger.info(text)
+            return
+        (logger.warn if result.outcome in (runs.CANCELED, runs.INVALID) else logger.error)(
+            f"{text}: {result.message}" if result.message else text)
+        for error in result.errors[:ERRORS_LOGGED]:
+            logger.warn(f"  {error}")
+        if len(result.errors) > ERRORS_LOGGED:
+            logger.warn(f"  ... and {len(result.errors) - ERRORS_LOGGED} more (all in the goal's result)")
 
     def _on_update(self, run):
         """After each tick and change: publish feedback, and release the waiters of a run that ended."""
