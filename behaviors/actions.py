@@ -337,7 +337,7 @@ class ActionClient(RemoteLeaf):
         if now - attempt.feedback_event_at >= FEEDBACK_EVENT_PERIOD:
             attempt.feedback_event_at = now
             self._event("feedback", goal_id=attempt.id_hex, count=attempt.feedback_count,
-                        feedback=to_data(message.feedback))
+                        summary=self.feedback_message, feedback=to_data(message.feedback))
             attempt.feedback_count = 0
         self._wake()
 

@@ -173,7 +173,7 @@ def cmd_view(args) -> int:
     if run_id and pathlib.Path(run_id).is_dir():      # a run directory: its parent is the log dir
         log_dir, run_id = str(pathlib.Path(run_id).resolve().parent), pathlib.Path(run_id).resolve().name
     try:
-        viewer = Viewer(log_dir, args.host, args.port, live=False)
+        viewer = Viewer(log_dir, args.host, args.port, live=False, allowed_hosts=args.allow_host)
     except ViewerError as exc:
         print(f"mission view: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -200,6 +200,9 @@ def add_viewer_arguments(p, control: bool):
     p.add_argument("--port", type=int, default=8765, metavar="P", help="the viewer's port (0: any free one)")
     p.add_argument("--host", default="127.0.0.1", metavar="H",
                    help="the viewer's address (default 127.0.0.1; anything else exposes it to the network)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another host name the viewer answers to (besides its addresses, localhost and this "
+                        "machine's names)")
     if control:
         p.add_argument("--allow-control", action="store_true", help="with --viewer: cancel and start buttons")
         p.add_argument("--linger", type=float, metavar="S", help="with --viewer: keep serving S seconds after "

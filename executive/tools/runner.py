@@ -108,13 +108,13 @@ def open_viewer(args):
     from executive.viewer import Viewer, ViewerError, is_loopback
 
     try:
-        viewer = Viewer(args.log_dir, args.host, args.port, args.allow_control)
+        viewer = Viewer(args.log_dir, args.host, args.port, args.allow_control, allowed_hosts=args.allow_host)
     except ViewerError as exc:
         print(f"mission run: {exc}", file=sys.stderr)
         return None
     if not is_loopback(args.host):
         print(f"mission run: the viewer listens on {args.host}: anyone who can reach it sees the mission"
-              + (" and can cancel or start missions" if args.allow_control else ""), file=sys.stderr)
+              + ("; cancel and start need the token in its address" if args.allow_control else ""), file=sys.stderr)
     return viewer
 
 
@@ -171,7 +171,7 @@ def _run_here(args, mission: str, viewer=None) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     if viewer is not None:
         executive.viewer = viewer.attach(executive).start()     # closed with the node
-        print(f"viewer: {viewer.url}", flush=True)
+        print(f"viewer: {viewer.page_url}", flush=True)
     try:
         started = executive.start(mission, args.param)
         if isinstance(started, runs.RunResult):
