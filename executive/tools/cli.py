@@ -146,10 +146,8 @@ def cmd_list(args) -> int:
             found.append((path.stem, " ".join(str(doc.get("description") or "").split()),
                           _parameters_text(doc.get("parameters"))))
     width = max([len(name) for name, _, _ in found] + [4])
-    for name, description, parameters in found:
-        print(f"{name:{width}}  {description}")
-        if parameters:
-            print(f"{'':{width}}  parameters: {parameters}")
+    for name, description, parameters in found:     # one line each, so grep finds a mission whole
+        print(f"{name:{width}}  " + (f"({parameters})  " if parameters else "") + description)
     return EXIT_OK
 
 

@@ -53,8 +53,8 @@ def active_ids(run) -> set:
 def visible_rows(rows, height: int) -> tuple:
     """(rows to show, {row index: number of rows hidden below it}), at most ``height`` rows.
 
-    Rows are taken by importance until the screen is full: first the root, the active path and
-    every running branch; then their children (what is done and what comes next); then the rest,
+    Rows are taken by importance until the screen is full: first the root and the active path,
+    then every other running branch; then their children (what is done and what comes next); then the rest,
     except inside finished subtrees off the active path, which fold; then those. Within a tier,
     rows nearest the active tip come first, and a row shows only under its shown parent. When
     even the first tier does not fit (a deep path on a short screen), the root, the tip and the
@@ -75,7 +75,8 @@ def visible_rows(rows, height: int) -> tuple:
     near = {r.index for r in rows if r.parent in core} - core
     rest = {r.index for r in rows} - core - near - folded
     shown = set()
-    for tier in (core, near, rest, folded - near):
+    path = {r.index for r in rows if r.active} | {0}
+    for tier in (path, core - path, near, rest, folded - near):
         ordered = sorted(tier, key=lambda i: (abs(i - tip), i))
         added = True
         while added and len(shown) < height:
