@@ -247,7 +247,7 @@ def report(events, failures: bool = False, leaf: str = "") -> str:
     c = data["counts"]
     lines.append(f"counts: {c['attempts']} leaf attempts ({c['failed']} failed) in {c['leaves']} leaves; "
                  f"{c['retries']} retries, {c['backoff_seconds']:.3f} s in retry backoff"
-                 + (f"; paused {c['paused_seconds']:.3f} s" if c["paused_seconds"] else ""))
+                 + (f"; paused: {c['paused_seconds']:.3f} s" if c["paused_seconds"] else ""))
     scope = " and ".join(filter(None, ["failures only" if failures else "", f"under {leaf}" if leaf else ""]))
     lines += ["", f"timeline{f' ({scope})' if scope else ''}:"] + timeline(data["timeline"])
     duration = data["seconds"]
@@ -265,8 +265,12 @@ def report(events, failures: bool = False, leaf: str = "") -> str:
     return "\n".join(lines)
 
 
-def main(path, failures: bool = False, leaf: str = "", as_json: bool = False) -> str:
-    events = runlog.read(path)
+def text(events, failures: bool = False, leaf: str = "", as_json: bool = False) -> str:
+    """The report of ``events``, as text or as JSON."""
     if as_json:
         return json.dumps(summary(events, failures, leaf or ""), indent=1, default=str)
     return report(events, failures, leaf or "")
+
+
+def main(path, failures: bool = False, leaf: str = "", as_json: bool = False) -> str:
+    return text(runlog.read(path), failures, leaf, as_json)
