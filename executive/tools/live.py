@@ -22,6 +22,7 @@ from rich.live import Live
 from rich.text import Text
 
 from executive.tools.render import ASCII, FINISHED, UNICODE, rows_of
+from executive.viewer.state import active_ids, shown_status
 
 REDRAW_PERIOD = 0.1         # s: the most often a new frame is built from the run
 REFRESH_PER_SECOND = 4      # frames drawn when nothing changed (follows resizes)
@@ -30,23 +31,9 @@ STYLES = {"SUCCESS": "green", "FAILURE": "bold red", "RUNNING": "yellow", "INVAL
 STOPPED_LAST = ("HALTED", "SKIPPED")     # consequences of another change in the same tick
 
 
-def shown_status(run, behaviour) -> str:
-    """The status a person is shown: the run's (finished nodes keep their outcome, HALTED, SKIPPED)."""
-    shown = getattr(run, "shown_status", None)      # TODO(view): the core's, once on main
-    return shown(behaviour) if shown else behaviour.status.name
-
-
 def progress_bar(fraction: float, width: int = 20) -> str:
     filled = int(round(fraction * width))
     return "[" + "#" * filled + "." * (width - filled) + f"] {100 * fraction:3.0f}%"
-
-
-def active_ids(run) -> set:
-    tip, ids = run.root.tip(), set()
-    while tip is not None:
-        ids.add(tip.id)
-        tip = tip.parent if tip is not run.root else None
-    return ids
 
 
 # -- fitting a tree into a screen ------------------------------------------------------------
