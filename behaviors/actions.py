@@ -68,7 +68,7 @@ from rclpy.action import ActionClient as RclpyActionClient
 from rclpy.action.client import ClientGoalHandle
 from unique_identifier_msgs.msg import UUID
 
-from behaviors import failures
+from behaviors import failures, feedback
 from behaviors.basics import Check
 from behaviors.failures import Failure
 from behaviors.leaf import RemoteLeaf
@@ -191,6 +191,8 @@ class ActionClient(RemoteLeaf):
         server_check_period: seconds between checks that a running goal's server still exists
         wait_for_cancelled: do not send while the server still holds a cancelled goal of this run
             (wait up to the host's ``halt_timeout``, then fail ``server_busy``)
+        feedback_format: the feedback line shown while the goal runs (a format of feedback fields,
+            see :mod:`behaviors.feedback`); default: the type's built-in summary, if it has one
     """
 
     KIND = "action"
@@ -198,7 +200,7 @@ class ActionClient(RemoteLeaf):
     def __init__(self, name, action_type, action_name, goal=None, goal_from_blackboard=None,
                  server_timeout=5.0, goal_timeout=None, result_check=None,
                  feedback_key=None, result_key=None, failure_key=None, server_check_period=0.5,
-                 wait_for_cancelled=True):
+                 wait_for_cancelled=True, feedback_format=None):
         super().__init__(name, action_type, action_name, goal, goal_from_blackboard, server_timeout,
                          {"feedback": feedback_key, "result": result_key, "failure": failure_key})
         self.goal_timeout = None if goal_timeout is None else float(goal_timeout)
@@ -212,6 +214,8 @@ class ActionClient(RemoteLeaf):
         self._busy_since = None     # when the leaf began waiting for a cancelled goal on its server
         self.feedback = None
         self.result = None
+        named = action_type if isinstance(action_type, str) else type_name(action_type)
+        self._summarize = feedback.summarizer(named, feedback_format)
 
     def _new_request(self):
         return self.interface_type.Goal()
@@ -436,13 +440,15 @@ class ActionClient(RemoteLeaf):
             return
         self.feedback = message.feedback
         self._write("feedback", message.feedback)
+        if self._summarize is not None:
+            self.feedback_message = self._summarize(message.feedback) or self.feedback_message
         attempt.feedback_count += 1
         attempt.feedback_total += 1
         now = time.monotonic()
         if now - attempt.feedback_event_at >= FEEDBACK_EVENT_PERIOD:
             attempt.feedback_event_at = now
             self._event("feedback", goal_id=attempt.id_hex, count=attempt.feedback_count,
-                        feedback=to_data(message.feedback))
+                        summary=self.feedback_message, feedback=to_data(message.feedback))
             attempt.feedback_count = 0
         self._wake()
 

@@ -133,12 +133,18 @@ class Log(py_trees.behaviour.Behaviour):
             raise ValueError(f"unknown log level {level!r}; use one of {', '.join(self.LEVELS)}")
         self.message, self.level = message, level
         self._logger = None
+        self._events = None
 
     def setup(self, **kwargs):
         node = kwargs.get("node")
-        self._logger = node.get_logger() if node is not None else None
+        # A child logger (<node>.log): a host can set the missions' own messages' level apart from
+        # its own (``mission run`` shows them in its live view instead).
+        self._logger = node.get_logger().get_child("log") if node is not None else None
+        self._events = kwargs.get("events")
 
     def update(self):
+        if self._events is not None:
+            self._events(self, "log", {"level": self.level, "message": self.message})
         if self._logger is not None:
             getattr(self._logger, "warn" if self.level == "warning" else self.level)(self.message)
         else:

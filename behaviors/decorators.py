@@ -6,9 +6,17 @@ the log and ``retry_on`` see: :class:`Timeout` (``timeout``), :class:`Invert` (`
 child succeeded) and :class:`ForceFailure` (``forced_failure``). A failure that passes through a
 decorator keeps its child's reason. Time counts mission time (paused time excluded; see
 :mod:`behaviors.clock`).
+
+Where py_trees writes a debugging text as the feedback message (``running [status: 0 success from
+2]``, ``time still ticking ... [remaining: 1.99581...s]``), the subclasses here keep py_trees'
+behaviour and say it in words: ``1 of 2 done``, ``2 s left``. A decorator that finished with SUCCESS
+says nothing (nothing is left to do); one that failed says why; while its child runs, a decorator
+that only maps outcomes shows the child's feedback.
 """
+import math
 import random
 
+import py_trees
 from py_trees.common import Status
 from py_trees.decorators import Decorator
 
@@ -77,7 +85,8 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
     def update(self):
         child = self.decorated.status
         if child != Status.FAILURE:
-            self.feedback_message = f"attempt {self.attempt}/{self.max_attempts}: {child.value}"
+            running = child == Status.RUNNING and self.max_attempts > 1
+            self.feedback_message = f"attempt {self.attempt} of {self.max_attempts}" if running else ""
             return child
         _, failure = self._failures.root_cause(self.decorated)
         reason = failure.reason if failure else None
@@ -94,6 +103,25 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
         self._resume_at = self.clock() + delay
         self.feedback_message = f"attempt {self.attempt} failed ({reason}); retrying in {delay:.1f} s"
         return Status.RUNNING
+
+
+class Repeat(py_trees.decorators.Repeat):
+    """py_trees' Repeat (the child to SUCCESS ``num_success`` times; FAILURE at its first failure)
+    with feedback ``1 of 2 done`` while running and ``failed after 1 of 2`` on failure."""
+
+    def update(self):
+        status = super().update()
+        if status == Status.RUNNING:
+            self.feedback_message = f"{self.success} of {self.num_success} done"
+        elif status == Status.FAILURE:
+            self.feedback_message = f"failed after {self.success} of {self.num_success}"
+        else:
+            self.feedback_message = ""
+        return status
+
+
+def _passing(message: str, child) -> str:
+    return f"{message}: {child.feedback_message}" if child.feedback_message else message
 
 
 class Timeout(UsesMissionTime, Decorator):
@@ -125,7 +153,8 @@ class Timeout(UsesMissionTime, Decorator):
                                                      f"{self.duration:g} s")
             self.feedback_message = f"timed out after {self.duration:g} s"
             return Status.FAILURE
-        self.feedback_message = f"{max(0.0, self._deadline - self.clock()):.1f} s left" \
+        # Whole seconds: a text that changed every tick would make every tick a tree change.
+        self.feedback_message = f"{math.ceil(max(0.0, self._deadline - self.clock()))} s left" \
             if child == Status.RUNNING else ""
         return child
 
@@ -146,9 +175,9 @@ class Invert(Decorator):
             self.feedback_message = "succeeded, inverted to failure"
             return Status.FAILURE
         if child == Status.FAILURE:
-            self.feedback_message = "failed, inverted to success"
+            self.feedback_message = ""
             return Status.SUCCESS
-        self.feedback_message = ""
+        self.feedback_message = self.decorated.feedback_message
         return child
 
 
@@ -163,7 +192,8 @@ class ForceFailure(Decorator):
     def update(self):
         child = self.decorated.status
         self.failure = None
-        self.feedback_message = ""
+        self.feedback_message = self.decorated.feedback_message if child == Status.RUNNING else \
+            _passing("failed", self.decorated) if child == Status.FAILURE else ""
         if child == Status.SUCCESS:
             self.failure = Failure(failures.FORCED_FAILURE, f"{self.decorated.name} succeeded, and force_failure "
                                                             "makes that a failure")
@@ -177,5 +207,16 @@ class ForceSuccess(Decorator):
 
     def update(self):
         child = self.decorated.status
-        self.feedback_message = "failed, forced to success" if child == Status.FAILURE else ""
+        self.feedback_message = _passing("failed, counted as success", self.decorated) \
+            if child == Status.FAILURE else self.decorated.feedback_message if child == Status.RUNNING else ""
         return Status.SUCCESS if child == Status.FAILURE else child
+
+
+class OneShot(py_trees.decorators.OneShot):
+    """py_trees' OneShot (runs the child to completion once, then keeps that status) without its
+    debugging text: nothing once it has succeeded."""
+
+    def terminate(self, new_status):
+        super().terminate(new_status)
+        if self.feedback_message == "oneshot completed":
+            self.feedback_message = ""

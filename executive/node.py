@@ -57,6 +57,8 @@ PARAMETERS = {
     "viewer_port": (8765, "the viewer's TCP port (0: any free port, logged)"),
     "viewer_host": ("127.0.0.1", "the viewer's address; anything but loopback exposes it to the network"),
     "viewer_allow_control": (False, "the viewer may cancel and start missions"),
+    "viewer_allowed_hosts": (Parameter.Type.STRING_ARRAY, "more host names the viewer answers to (besides "
+                                                          "its addresses, localhost and this machine's names)"),
 }
 EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130,
               runs.INTERRUPTED: 130, runs.ERROR: 4}
@@ -121,14 +123,17 @@ class ExecutiveNode(Node):
         host = self._param("viewer_host")
         try:
             viewer = Viewer(self._param("log_dir") or None, host, self._param("viewer_port"),
-                            self._param("viewer_allow_control"))
+                            self._param("viewer_allow_control"),
+                            allowed_hosts=self.get_parameter_or("viewer_allowed_hosts").value or ())
         except ViewerError as exc:
             raise ValueError(str(exc)) from None
         viewer.attach(self).start()
         self.get_logger().info(f"viewer at {viewer.url}")
         if not is_loopback(host):
+            # The control token goes to standard output only (VIEWER line): /rosout is on the network.
             self.get_logger().warn(f"the viewer listens on {host}: anyone who can reach it sees the mission"
-                                   + (" and can cancel or start missions" if viewer.allow_control else ""))
+                                   + ("; cancel and start need the token in the VIEWER line on standard output"
+                                      if viewer.allow_control else ""))
         return viewer
 
     # -- parameters -----------------------------------------------------------------------------
@@ -397,7 +402,7 @@ def main(argv=None) -> int:
                 return EXIT_CODES[runs.INVALID]
         print(f"READY {executive.get_fully_qualified_name()}", flush=True)
         if executive.viewer is not None:
-            print(f"VIEWER {executive.viewer.url}", flush=True)
+            print(f"VIEWER {executive.viewer.page_url}", flush=True)
         while not stop and not (exit_when_done and started.done):
             executor.spin_once(timeout_sec=0.1)
         if exit_when_done and started.done:

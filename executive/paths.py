@@ -28,15 +28,23 @@ def fastdds_profile() -> pathlib.Path:
     return pathlib.Path(__file__).resolve().parent / "dds" / "fastdds_profile.xml"
 
 
-def find_mission(name_or_path: str, directory=None) -> pathlib.Path:
-    """A mission file: a path as given, or a mission by name (``patrol``, ``patrol.yaml``) in
-    ``directory`` and then the package's missions. An unknown name comes back as given, so the
-    loader's error names it."""
+def mission_candidates(name: str, directory=None, here: bool = False) -> list:
+    """Where a mission named ``name`` is looked for, in order: ``directory``, the current directory
+    (``here``: the command line only; a goal never names files by the executive's working
+    directory), then the package's missions; each as ``name`` and ``name.yaml``."""
+    places = [directory, pathlib.Path.cwd() if here else None, missions_dir()]
+    return [pathlib.Path(place) / candidate for place in filter(None, places)
+            for candidate in (name, f"{name}.yaml")]
+
+
+def find_mission(name_or_path: str, directory=None, here: bool = False) -> pathlib.Path:
+    """A mission file: a path as given, or a mission by name (``patrol``, ``patrol.yaml``) in the
+    places :func:`mission_candidates` lists. An unknown name comes back as given, so the loader's
+    error names it."""
     path = pathlib.Path(name_or_path)
     if path.suffix in (".yaml", ".yml", ".xml") and path.is_absolute() or path.is_file():
         return path
-    for place in filter(None, [directory, missions_dir()]):
-        for candidate in (pathlib.Path(place) / name_or_path, pathlib.Path(place) / f"{name_or_path}.yaml"):
-            if candidate.is_file():
-                return candidate
+    for candidate in mission_candidates(name_or_path, directory, here):
+        if candidate.is_file():
+            return candidate
     return path

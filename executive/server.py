@@ -40,6 +40,20 @@ RESULT_GRACE = 1.0   # s after the last result before an exiting executive stops
 SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
 
 
+ERRORS_LOGGED = 20      # validation errors of one invalid goal written to the log (all go in its result)
+
+
+def mission_label(mission: str) -> str:
+    """A goal's mission as a log line names it: the name, or the name line of mission text."""
+    text = mission.strip()
+    if "\n" not in text and len(text) <= 80:
+        return repr(text)
+    for line in text.splitlines():
+        if line.startswith("name:"):
+            return repr(line[5:].strip()[:60]) + " (text)"
+    return f"<mission text, {len(mission)} characters>"
+
+
 def goal_id_of(goal_handle) -> str:
     return bytes(goal_handle.goal_id.uuid).hex()
 
@@ -69,6 +83,8 @@ class MissionServer:
         self._order = 0             # goals accepted so far; each goal's number is its place in line
         self._newest = 0            # the number of the newest accepted goal: older ones give way to it
         self._loaded = {}           # id(goal request) -> (request, (model, tree) or RunResult, number)
+        self._names = {}            # goal id -> its mission's name, for messages and the log
+        self._waiting = {}          # number -> goal id of each goal waiting to start
         self._last_end = None       # when the last result was set (monotonic), for delivery
         self._accepting = True
         self._server = ActionServer(
@@ -147,6 +163,7 @@ class MissionServer:
     async def _execute(self, goal_handle):
         gid = goal_id_of(goal_handle)
         request, loaded, number = self._loaded.pop(id(goal_handle.request), (None, None, 0))
+        self._names[gid] = loaded[0].name if isinstance(loaded, tuple) else mission_label(goal_handle.request.mission)
         try:
             if request is not goal_handle.request:      # not loaded on arrival (cannot happen in rclpy 9)
                 loaded = runs.RunResult(runs.ERROR, message="the goal was not loaded when it arrived")
@@ -159,17 +176,27 @@ class MissionServer:
                                                                               "mission (logged by the executive)"))
         finally:
             self._accepted -= 1
+            self._names.pop(gid, None)
+
+    def _preempter(self, number: int) -> str:
+        """'mission NAME (goal 1a2b3c4d)' for the goal accepted as ``number``, as far as known."""
+        gid = self._waiting.get(number, "")
+        return f"mission {self._names.get(gid, '?')} (goal {gid[:8]})" if gid else "a newer goal"
 
     async def _run(self, goal_handle, gid, loaded, number):
-        while self.executive.busy:      # preempting: halt what runs and wait for it to end
-            current = self.executive.run
-            self.executive.halt(f"preempted by goal {gid[:8]}")
-            await self._ended_future(current)
+        self._waiting[number] = gid
+        try:
+            while self.executive.busy:      # preempting: halt what runs and wait for it to end
+                current = self.executive.run
+                self.executive.halt(f"preempted by {self._preempter(number)}")
+                await self._ended_future(current)
+        finally:
+            self._waiting.pop(number, None)
         if goal_handle.is_cancel_requested or number != self._newest or not self._accepting:
             release(loaded[1])
             message = "cancelled before it started" if goal_handle.is_cancel_requested else \
                 "the executive is shutting down" if not self._accepting else \
-                "preempted by a newer goal before it started"
+                f"preempted by {self._preempter(self._newest)} before it started"
             return self._end(goal_handle, runs.RunResult(runs.CANCELED, message=message))
         started = self.executive.start(goal_handle.request.mission, list(goal_handle.request.parameters), gid, loaded)
         if isinstance(started, runs.RunResult):
@@ -191,6 +218,7 @@ class MissionServer:
         """Set the goal's terminal state and build its result: every path that ends a goal comes here,
         so the outcome is always set on purpose (an empty Result() would read OUTCOME_UNSET)."""
         self._last_end = time.monotonic()
+        self._log_end(goal_handle, result)
         if result.outcome == runs.SUCCEEDED:
             goal_handle.succeed()
         elif result.outcome == runs.CANCELED and goal_handle.is_cancel_requested:
@@ -198,6 +226,22 @@ class MissionServer:
         else:
             goal_handle.abort()
         return result_message(result)
+
+    def _log_end(self, goal_handle, result: runs.RunResult):
+        """One line per goal's end in the executive's log (errors of an invalid one below it)."""
+        gid = goal_id_of(goal_handle)
+        name = self._names.get(gid) or mission_label(goal_handle.request.mission)
+        logger = self.executive.get_logger()
+        text = f"mission {name} (goal {gid[:8]}) {result.outcome}"
+        if result.outcome == runs.SUCCEEDED:
+            logger.info(text)
+            return
+        (logger.warn if result.outcome in (runs.CANCELED, runs.INVALID) else logger.error)(
+            f"{text}: {result.message}" if result.message else text)
+        for error in result.errors[:ERRORS_LOGGED]:
+            logger.warn(f"  {error}")
+        if len(result.errors) > ERRORS_LOGGED:
+            logger.warn(f"  ... and {len(result.errors) - ERRORS_LOGGED} more (all in the goal's result)")
 
     def _on_update(self, run):
         """After each tick and change: publish feedback, and release the waiters of a run that ended."""

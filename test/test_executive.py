@@ -158,7 +158,7 @@ def test_second_goal_preempts_when_asked(ros, sim, executive, executive_params):
     assert second.accepted()
     status, result = first.result(30)
     assert status == GoalStatus.STATUS_ABORTED and result.outcome_code == RESULT.OUTCOME_CANCELED
-    assert "preempted by goal" in result.message
+    assert "preempted by mission inspection (goal " in result.message    # names the mission that took over
     status, result = second.result(60)
     assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
     scenarios.no_goal_left(ros, [sim])

@@ -1,4 +1,6 @@
 """Run logs without ROS: what a killed writer leaves is still readable, and the report's arithmetic."""
+import json
+
 import pytest
 
 from executive import runlog
@@ -63,3 +65,64 @@ def test_report_reads_as_a_timeline():
     assert "  feedback" not in text         # feedback events are summarised by the result
     assert "paused: 1.000 s" in text
     assert "outcome: unknown" in report.report(EVENTS[:-1])
+
+
+# A retried leg that fails twice (rejected by the server, then aborted) before it succeeds, with
+# paths longer than any column.
+LONG = "patrol/laps/lap/visit a waypoint whose name is long enough to push a fixed column out of line"
+RETRIED = [
+    _event(0.0, "run_started", mission="patrol", run_id="r2", tree=[
+        {"path": "patrol", "name": "patrol", "kind": "sequence", "leaf": False, "parent": -1},
+        {"path": LONG, "name": "visit", "kind": "retry", "leaf": False, "parent": 0},
+        {"path": f"{LONG}/drive", "name": "drive", "kind": "navigate", "leaf": True, "parent": 1},
+        {"path": "patrol/dock", "name": "dock", "kind": "navigate", "leaf": True, "parent": 0}]),
+    _event(0.1, "status", path=LONG, leaf=False, previous="INVALID", status="RUNNING"),
+    _event(0.1, "status", path=f"{LONG}/drive", leaf=True, previous="INVALID", status="RUNNING"),
+    _event(0.2, "goal_rejected", path=f"{LONG}/drive", goal_id="g1"),
+    _event(0.2, "status", path=f"{LONG}/drive", leaf=True, previous="RUNNING", status="FAILURE",
+           failure={"reason": "rejected", "message": "no"}),
+    _event(0.7, "status", path=f"{LONG}/drive", leaf=True, previous="FAILURE", status="RUNNING"),
+    _event(1.0, "result", path=f"{LONG}/drive", goal_id="g2", status="ABORTED", error_code=9000),
+    _event(1.0, "status", path=f"{LONG}/drive", leaf=True, previous="RUNNING", status="FAILURE",
+           failure={"reason": "aborted", "message": "blocked"}),
+    _event(2.0, "status", path=f"{LONG}/drive", leaf=True, previous="FAILURE", status="RUNNING"),
+    _event(3.0, "status", path=f"{LONG}/drive", leaf=True, previous="RUNNING", status="SUCCESS"),
+    _event(3.0, "status", path=LONG, leaf=False, previous="RUNNING", status="SUCCESS"),
+    _event(3.0, "status", path="patrol/dock", leaf=True, previous="INVALID", status="RUNNING"),
+    _event(4.0, "status", path="patrol/dock", leaf=True, previous="RUNNING", status="SUCCESS"),
+    _event(4.0, "run_finished", outcome="succeeded", message="mission succeeded"),
+]
+
+
+def test_report_counts_attempts_failures_retries_and_backoff():
+    data = report.summary(RETRIED)
+    assert data["counts"] == {"leaves": 2, "attempts": 4, "failed": 2, "retries": 2, "backoff_seconds": 1.5,
+                              "paused_seconds": 0.0}
+    assert data["leaves"][f"{LONG}/drive"]["runs"] == 3 and data["leaves"][f"{LONG}/drive"]["failed"] == 2
+    assert data["retries"] == {LONG: {"attempts": 3, "retries": 2, "backoff": 1.5}}
+    text = report.report(RETRIED)
+    assert "4 leaf attempts (2 failed)" in text and "2 retries, 1.500 s in retry backoff" in text
+
+
+def test_report_columns_stay_aligned_with_long_paths():
+    lines = report.report(RETRIED).splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("where time went"))) + 1:][:3]
+    header, rows = table[0], table[1:]
+    for column in ("runs", "failed", "total", "execute"):
+        end = header.index(column) + len(column)
+        assert all(row[end - 1] != " " and (len(row) == end or row[end] == " ") for row in rows), table
+    timeline = [line for line in lines if line.startswith("  +")]
+    column = timeline[0].index("run_started")       # where the "what" column starts
+    assert all(line[column - 2:column] == "  " and line[column] != " " for line in timeline), timeline
+
+
+def test_report_filters_and_json():
+    failures = report.report(RETRIED, failures=True)
+    timeline = failures.split("timeline (failures only):")[1].split("where time went")[0]
+    assert "goal_rejected" in timeline and "ABORTED" in timeline and "RUNNING -> FAILURE" in timeline
+    assert "INVALID -> RUNNING" not in timeline and "patrol/dock" not in failures.split("where time went")[1]
+    only_dock = report.summary(RETRIED, leaf="dock")
+    assert list(only_dock["leaves"]) == ["patrol/dock"] and not only_dock["retries"]
+    assert {e.get("path", "") for e in only_dock["timeline"]} == {"", "patrol/dock"}
+    data = json.loads(report.text(RETRIED, as_json=True))
+    assert data["counts"]["retries"] == 2 and data["outcome"]["outcome"] == "succeeded"

@@ -181,7 +181,7 @@ def test_snapshot_follows_a_run_and_the_log_holds_the_tree(tmp_path):
     done = state.snapshot(run, py_trees.blackboard.Blackboard.storage)
     json.dumps(done)        # JSON-able as it is
     assert set(statuses(done).values()) == {"SUCCESS"} and done["result"]["outcome"] == "succeeded"
-    assert done["blackboard"]["/visited"] == "True" and done["progress"] == 1.0
+    assert done["blackboard"]["/visited"] == "true" and done["progress"] == 1.0    # JSON, as people read data
     feed(run)
     every = [json.loads(e) for e in hub.events]
     assert every[:len(first)] == first and every[-1]["event"] == "run_finished"
@@ -303,7 +303,7 @@ def test_mission_view_replays_logs_without_an_executive(tmp_path):
         line = Lines(proc.stdout).until("viewer: http", 30)
         assert line.split()[1].endswith(f"#run={run_dir.name}")
         url = url_of(line)
-        assert get(url + "api/config")[1] == {"live": False, "control": False, "missions": []}
+        assert get(url + "api/config")[1] == {"live": False, "control": False, "token_required": False, "missions": []}
         code, runs = get(url + "api/runs")
         assert code == 200 and [(r["run_id"], r["mission"], r["outcome"]) for r in runs] == \
             [(run_dir.name, "local", "succeeded")]
@@ -349,7 +349,7 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = chromium      # the system's browser; nothing is downloaded
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1280,900", "--disable-extensions", "--no-first-run"):
+                "--window-size=1400,900", "--disable-extensions", "--no-first-run"):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(driver_path))
     ARTIFACTS.mkdir(exist_ok=True)
@@ -462,5 +462,46 @@ def test_browser_page_fits_a_narrow_screen(browser, executive, sim):
         browser.save_screenshot(str(ARTIFACTS / "viewer_narrow.png"))
         assert post(executive.url + "api/cancel", {})[0] == 200
         wait_for(browser, lambda d: outcome(d) == "canceled", 30, "the outcome canceled")
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_browser_shows_errors_whole_and_a_failures_root_cause(browser, executive):
+    """Start with a bad parameter shows every error; a failed run marks its root-cause node. At
+    1400x900 and at 390x844 (a phone: nothing scrolls sideways); screenshots in test/artifacts."""
+    from selenium.webdriver.support.ui import Select
+
+    open_live(browser, executive.url)
+    wait_for(browser, lambda d: d.find_element("id", "control").is_displayed(), 5, "the control buttons")
+    Select(browser.find_element("id", "start-mission")).select_by_value("inspection")
+    params = browser.find_element("id", "start-params")
+    params.clear()
+    params.send_keys("robot=nobody_here, bogus=1, target=nowhere")
+    browser.find_element("id", "start").click()
+    errors = wait_for(browser, lambda d: d.find_elements("css selector", "#message ul.errors li"), 20,
+                      "the errors under the message")
+    texts = [e.text for e in errors]
+    assert any("unknown parameter 'bogus'" in t for t in texts), texts
+    assert "invalid mission" in browser.find_element("id", "message").text
+    browser.save_screenshot(str(ARTIFACTS / "viewer_errors_1400x900.png"))
+
+    params.clear()
+    params.send_keys("robot=nobody_here")      # no server answers: the health check is the root cause
+    browser.find_element("id", "start").click()
+    wait_for(browser, lambda d: outcome(d) == "unreachable", 60, "the run to fail")
+    cause = browser.execute_script(
+        "return [...document.querySelectorAll('#tree li.root-cause')].map(r => r.dataset.path)")
+    assert cause == ["inspection/check health"], cause
+    assert "root cause: inspection/check health" in browser.find_element("id", "failure").text
+    browser.save_screenshot(str(ARTIFACTS / "viewer_failed_1400x900.png"))
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        width = browser.execute_script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        wide = browser.execute_script(
+            "return [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 390)"
+            ".map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))")
+        assert width[0] <= width[1] == 390, f"the page overflows sideways: {width}: {wide}"
+        browser.save_screenshot(str(ARTIFACTS / "viewer_failed_390x844.png"))
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -59,7 +59,7 @@ def _check(parsed):
 
 def _action_options(f):
     return dict(server_timeout=f["server_timeout"], goal_timeout=f.get("timeout"),
-                feedback_key=f.get("feedback"), result_key=f.get("result"),
+                feedback_key=f.get("feedback"), result_key=f.get("result"), feedback_format=f.get("feedback_format"),
                 wait_for_cancelled=f.get("wait_for_cancelled", True))
 
 
@@ -137,7 +137,7 @@ def _parallel(node, children):
     return py_trees.composites.Parallel(node.name, policy=policy, children=children)
 
 
-D = py_trees.decorators
+D = decorators      # py_trees' decorators with feedback messages for people (behaviors/decorators.py)
 BUILDERS = {
     "sequence": lambda n, c: py_trees.composites.Sequence(n.name, memory=n.fields["memory"], children=c),
     "fallback": lambda n, c: py_trees.composites.Selector(n.name, memory=n.fields["memory"], children=c),

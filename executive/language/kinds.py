@@ -45,6 +45,9 @@ _ACTION_OUTPUTS = {
                                     "same server to end (up to halt_timeout); false sends at once"),
     "feedback": Field("string", doc="blackboard key for the latest feedback"),
     "result": Field("string", doc="blackboard key for the result"),
+    # Not `feedback:` (a blackboard key, above): a one-line summary for people (behaviors/feedback.py).
+    "feedback_format": Field("string", doc="the running leaf's feedback line: feedback fields and format specs "
+                                           "only, e.g. '{distance_remaining:.1f} m left'"),
 }
 
 COMMON = {

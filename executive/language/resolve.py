@@ -238,7 +238,19 @@ class Resolver:
             if isinstance(f.get(key_field), str):
                 f[key_field] = bb_key(f[key_field])
         if "type" in f and interfaces and len(self.errors) == errors_before:
-            self._check_interface(scope, node, at)
+            if isinstance(f.get("feedback_format"), str):      # first: building the leaf parses it
+                self._check_feedback_format(scope, node, at)
+            if len(self.errors) == errors_before:
+                self._check_interface(scope, node, at)
+
+    def _check_feedback_format(self, scope, node, at):
+        """``feedback_format`` names scalar fields of the action's feedback, with format specs only."""
+        from behaviors.feedback import FormatError, check_text
+
+        try:
+            check_text(node.fields["feedback_format"], node.fields["type"])
+        except FormatError as exc:
+            self._error(scope, scope.doc, at + ["feedback_format"], str(exc))
 
     def _check_interface(self, scope, node, at):
         """The leaf's type must be installed and its constant goal/request fields must fit it."""

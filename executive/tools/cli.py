@@ -6,24 +6,56 @@ Exit codes: 0 success, 1 mission failed, 2 invalid mission (errors printed, one 
 file:line:col: path: message), 3 a server or the executive was unreachable, 130 interrupted.
 """
 import argparse
+import os
 import pathlib
 import sys
 
 from executive import paths
-from executive.paths import find_mission
-from executive.language.errors import MissionInvalid
+from executive.language.errors import MissionError, MissionInvalid
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 RENDER_FORMATS = ("ascii", "unicode", "dot", "svg", "png")
 
 
-def load_tree(path, overrides=()):
+def mission_file(name: str, missions_dir=None) -> pathlib.Path:
+    """The file of mission ``name`` (a path, or a name looked up as paths.mission_candidates
+    says, the current directory included); MissionInvalid saying where it looked otherwise."""
+    path = paths.find_mission(name, missions_dir, here=True)
+    if path.is_file():
+        return path
+    looked = ", ".join(str(c) for c in paths.mission_candidates(name, missions_dir, here=True))
+    raise MissionInvalid([MissionError(name, 0, 0, "", "no such mission file", f"looked for {looked}")])
+
+
+def overrides(pairs) -> dict:
+    """``-p name=value`` options as values; MissionInvalid naming an option that is not YAML."""
+    from executive.language.resolve import parse_overrides
+
+    values = {}
+    for pair in pairs:
+        try:
+            values.update(parse_overrides([pair]))
+        except MissionInvalid:
+            raise
+        except Exception as exc:      # ruamel's parser and scanner errors, for values such as 'laps=['
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise MissionInvalid([MissionError("<parameters>", 0, 0, pair, f"the value is not YAML: {problem}",
+                                               "quote a string: -p 'name=\"text\"'")]) from None
+    return values
+
+
+def load_tree(path, params=()):
     """(mission, py_trees root) for a YAML mission; raises MissionInvalid."""
     from executive.language.compiler import compile_mission
-    from executive.language.resolve import parse_overrides, resolve
+    from executive.language.resolve import resolve
 
-    mission = resolve(path, parse_overrides(overrides))
+    mission = resolve(path, overrides(params))
     return mission, compile_mission(mission)
+
+
+def print_errors(errors):
+    for error in errors:
+        print(error, file=sys.stderr)
 
 
 def cmd_validate(args) -> int:
@@ -32,59 +64,53 @@ def cmd_validate(args) -> int:
 
     status = EXIT_OK
     for name in args.files:
-        path = find_mission(name)
         try:
-            if path.suffix == ".yaml" and path.exists() and is_library(loader.load(path)):
+            path = mission_file(name)
+            if path.suffix == ".yaml" and is_library(loader.load(path)):
                 check_library(path)
             else:
                 load_tree(path, args.param)
             print(f"{path}: valid")
         except MissionInvalid as exc:
-            for error in exc.errors:
-                print(error, file=sys.stderr)
+            print_errors(exc.errors)
             status = EXIT_INVALID
     return status
 
 
 def cmd_render(args) -> int:
-    import py_trees
+    import subprocess
 
+    from executive.tools import render
+
+    _, root = load_tree(mission_file(args.file), args.param)
+    rows = render.rows_of(root)
+    if args.format in ("ascii", "unicode"):
+        print(render.text_tree(rows, unicode=args.format == "unicode"))
+        return EXIT_OK
+    text = render.dot(rows, root.name)
+    if args.format == "dot":
+        sys.stdout.write(text)
+        return EXIT_OK
+    output = args.output or f"{root.name}.{args.format}"
     try:
-        _, root = load_tree(find_mission(args.file), args.param)
-    except MissionInvalid as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        return EXIT_INVALID
-    if args.format == "ascii":
-        print(py_trees.display.ascii_tree(root))
-    elif args.format == "unicode":
-        print(py_trees.display.unicode_tree(root))
-    else:
-        graph = py_trees.display.dot_tree(root)
-        if args.format == "dot":
-            print(graph.to_string())
-        else:
-            output = args.output or f"{root.name}.{args.format}"
-            try:
-                data = graph.create(format=args.format)
-            except (OSError, FileNotFoundError) as exc:
-                print(f"mission render: {args.format} needs Graphviz's dot program ({exc})", file=sys.stderr)
-                return EXIT_FAILED
-            pathlib.Path(output).write_bytes(data)
-            print(output)
+        done = subprocess.run(["dot", f"-T{args.format}"], input=text.encode(), capture_output=True, timeout=60)
+    except FileNotFoundError:
+        print(f"mission render: {args.format} needs Graphviz's dot program (apt-get install graphviz)",
+              file=sys.stderr)
+        return EXIT_FAILED
+    if done.returncode != 0:
+        print(f"mission render: dot failed: {done.stderr.decode(errors='replace').strip()}", file=sys.stderr)
+        return EXIT_FAILED
+    pathlib.Path(output).write_bytes(done.stdout)
+    print(output)
     return EXIT_OK
 
 
 def cmd_export(args) -> int:
     from executive.language import btcpp
-    from executive.language.resolve import parse_overrides, resolve
+    from executive.language.resolve import resolve
 
-    try:
-        mission = resolve(find_mission(args.file), parse_overrides(args.param))
-    except MissionInvalid as exc:
-        for error in exc.errors:
-            print(error, file=sys.stderr)
-        return EXIT_INVALID
+    mission = resolve(mission_file(args.file), overrides(args.param))
     text = btcpp.dumps(mission)
     if args.output:
         pathlib.Path(args.output).write_text(text)
@@ -93,20 +119,35 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def _parameters_text(declared) -> str:
+    parts = []
+    for name, spec in (declared or {}).items():
+        spec = spec or {}
+        parts.append(f"{name}={spec['default']}" if "default" in spec else f"{name} ({spec.get('type', '?')}, required)")
+    return ", ".join(parts)
+
+
 def cmd_list(args) -> int:
+    """The missions of a directory: name, description and parameters (name=default)."""
     from executive.language import loader
 
     directory = pathlib.Path(args.dir) if args.dir else paths.missions_dir()
+    if not directory.is_dir():
+        print(f"mission list: {directory} is not a directory", file=sys.stderr)
+        return EXIT_INVALID
+    found = []
     for path in sorted(directory.glob("*.yaml")):
         try:
             doc = loader.load(path)
         except MissionInvalid:
-            print(f"{path.stem:24} (unreadable)")
+            found.append((path.stem, "(unreadable)", ""))
             continue
-        if "tree" not in doc:
-            continue
-        description = " ".join(str(doc.get("description") or "").split())
-        print(f"{path.stem:24} {description}")
+        if "tree" in doc:
+            found.append((path.stem, " ".join(str(doc.get("description") or "").split()),
+                          _parameters_text(doc.get("parameters"))))
+    width = max([len(name) for name, _, _ in found] + [4])
+    for name, description, parameters in found:     # one line each, so grep finds a mission whole
+        print(f"{name:{width}}  " + (f"({parameters})  " if parameters else "") + description)
     return EXIT_OK
 
 
@@ -130,7 +171,7 @@ def cmd_view(args) -> int:
     if run_id and pathlib.Path(run_id).is_dir():      # a run directory: its parent is the log dir
         log_dir, run_id = str(pathlib.Path(run_id).resolve().parent), pathlib.Path(run_id).resolve().name
     try:
-        viewer = Viewer(log_dir, args.host, args.port, live=False)
+        viewer = Viewer(log_dir, args.host, args.port, live=False, allowed_hosts=args.allow_host)
     except ViewerError as exc:
         print(f"mission view: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -157,6 +198,9 @@ def add_viewer_arguments(p, control: bool):
     p.add_argument("--port", type=int, default=8765, metavar="P", help="the viewer's port (0: any free one)")
     p.add_argument("--host", default="127.0.0.1", metavar="H",
                    help="the viewer's address (default 127.0.0.1; anything else exposes it to the network)")
+    p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="another host name the viewer answers to (besides its addresses, localhost and this "
+                        "machine's names)")
     if control:
         p.add_argument("--allow-control", action="store_true", help="with --viewer: cancel and start buttons")
         p.add_argument("--linger", type=float, metavar="S", help="with --viewer: keep serving S seconds after "
@@ -166,7 +210,7 @@ def add_viewer_arguments(p, control: bool):
 def cmd_report(args) -> int:
     from executive.tools import report
     try:
-        print(report.main(args.log))
+        print(report.main(args.log, failures=args.failures, leaf=args.leaf, as_json=args.json))
     except (OSError, ValueError) as exc:
         print(f"mission report: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -195,9 +239,9 @@ def build_parser():
     p = sub.add_parser("run", help="run a mission here, with a live view (and simulated robots with --sim)")
     p.add_argument("mission", metavar="MISSION", help="a mission name or file")
     p.add_argument("--sim", action="store_true", help="start simulated robots first (one process each)")
-    p.add_argument("--robots", type=int, default=0, metavar="N",
+    p.add_argument("--robots", type=int, metavar="N",
                    help="with --sim: start robot1..robotN (default: the robots the mission uses)")
-    p.add_argument("--time-scale", type=float, default=1.0, help="with --sim: simulated seconds per second")
+    p.add_argument("--time-scale", type=float, help="with --sim: simulated seconds per second (default 1)")
     p.add_argument("--sim-config", metavar="FILE", help="with --sim: YAML merged over the sim's configuration")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--tick-rate", type=float, default=10.0, metavar="HZ")
@@ -215,6 +259,9 @@ def build_parser():
     p.set_defaults(func=cmd_send)
     p = sub.add_parser("report", help="a run's timeline and where its time went")
     p.add_argument("log", metavar="LOG", help="a run directory or its events.jsonl")
+    p.add_argument("--failures", action="store_true", help="only failures and what they set off")
+    p.add_argument("--leaf", metavar="PATH", help="only the behaviours at or under PATH (a path or its end)")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
     p.set_defaults(func=cmd_report)
     p = sub.add_parser("view", help="open run logs in the browser viewer (replay), without running anything")
     p.add_argument("run", metavar="RUN", nargs="?", help="a run id in the log directory, or a run directory")
@@ -227,9 +274,43 @@ def build_parser():
     return parser
 
 
+SIM_ONLY = ("robots", "time_scale", "sim_config")
+
+
+def check_arguments(parser, args):
+    """Options that only mean something together with another are an error without it."""
+    if args.command == "run" and not args.sim:
+        given = [f"--{name.replace('_', '-')}" for name in SIM_ONLY if getattr(args, name) is not None]
+        if given:
+            parser.error(f"{' and '.join(given)} need --sim (they configure the simulated robots)")
+    if args.command == "run" and not args.viewer:
+        given = [option for option, value in (("--allow-control", args.allow_control), ("--linger", args.linger),
+                                              ("--host", args.host != "127.0.0.1"), ("--port", args.port != 8765))
+                 if value not in (None, False)]
+        if given:
+            parser.error(f"{' and '.join(given)} need --viewer")
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    """Run one command. A user's mistake (an invalid mission, a file that cannot be read or
+    written, a closed pipe) is a message and an exit code, never a traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    check_arguments(parser, args)
+    try:
+        return args.func(args)
+    except MissionInvalid as exc:
+        print_errors(exc.errors)
+        return EXIT_INVALID
+    except BrokenPipeError:
+        # The reader went away (`mission render ... | head`): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"mission {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_INVALID
 
 
 if __name__ == "__main__":

@@ -51,7 +51,8 @@ def send(args) -> int:
                 executive.cancel(timeout=args.wait)
                 cancel_sent = True
         result = executive.result()
-        print(f"mission {result.outcome}: {result.message}")
+        said = result.message and result.message != f"mission {result.outcome}"
+        print(f"mission {result.outcome}" + (f": {result.message}" if said else ""))
         if result.failed_behavior:
             print(f"failed behaviour: {result.failed_behavior}")
         for error in result.errors:

@@ -7,12 +7,13 @@ the simulated robots are stopped; a second Ctrl-C stops waiting.
 """
 import math
 import os
+import pathlib
 import signal
 import sys
+import tempfile
 import time
 
 from executive import paths
-from executive.paths import find_mission
 from executive import run as runs
 from executive.language.errors import MissionInvalid
 from executive.node import EXIT_CODES
@@ -50,15 +51,34 @@ def start_sims(namespaces, time_scale, config_file, out):
     return sims
 
 
+def check_log_dir(log_dir) -> str:
+    """'' when run logs can be written under ``log_dir`` (made if missing), else why not."""
+    from executive.runlog import default_log_dir
+
+    directory = pathlib.Path(log_dir) if log_dir else default_log_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        return f"cannot write run logs to {directory}: {exc.strerror or exc}"
+    return ""
+
+
 def run(args) -> int:
-    from executive.language.resolve import parse_overrides, resolve
+    from executive.language.resolve import resolve
+    from executive.tools.cli import mission_file, overrides
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
-    path = find_mission(args.mission, args.missions_dir)
     try:
-        mission = resolve(path, parse_overrides(args.param))
+        path = mission_file(args.mission, args.missions_dir)
+        mission = resolve(path, overrides(args.param))
     except MissionInvalid as exc:
         _print_errors(exc.errors)
+        return EXIT_CODES[runs.INVALID]
+    problem = check_log_dir(args.log_dir)
+    if problem:         # before anything starts: a run without its log would lose what happened
+        print(f"mission run: {problem} (choose another with --log-dir)", file=sys.stderr)
         return EXIT_CODES[runs.INVALID]
     viewer = None
     if getattr(args, "viewer", False):
@@ -69,7 +89,7 @@ def run(args) -> int:
     if args.sim:
         namespaces = [f"robot{i}" for i in range(1, args.robots + 1)] if args.robots else robots_of(mission)
         try:
-            sims = start_sims(namespaces, args.time_scale, args.sim_config, sys.stderr)
+            sims = start_sims(namespaces, args.time_scale or 1.0, args.sim_config, sys.stderr)
         except (TimeoutError, RuntimeError) as exc:
             print(f"mission run: could not start the simulated robots: {exc}", file=sys.stderr)
             if viewer is not None:
@@ -88,13 +108,13 @@ def open_viewer(args):
     from executive.viewer import Viewer, ViewerError, is_loopback
 
     try:
-        viewer = Viewer(args.log_dir, args.host, args.port, args.allow_control)
+        viewer = Viewer(args.log_dir, args.host, args.port, args.allow_control, allowed_hosts=args.allow_host)
     except ViewerError as exc:
         print(f"mission run: {exc}", file=sys.stderr)
         return None
     if not is_loopback(args.host):
         print(f"mission run: the viewer listens on {args.host}: anyone who can reach it sees the mission"
-              + (" and can cancel or start missions" if args.allow_control else ""), file=sys.stderr)
+              + ("; cancel and start need the token in its address" if args.allow_control else ""), file=sys.stderr)
     return viewer
 
 
@@ -137,6 +157,9 @@ def _run_here(args, mission: str, viewer=None) -> int:
         overrides.append(Parameter("missions_dir", value=args.missions_dir))
     executive = ExecutiveNode("mission_run", serve=False, parameter_overrides=overrides)
     executive.get_logger().set_level(rclpy.logging.LoggingSeverity.WARN)   # the live view says it all
+    # The mission's own log messages (log leaves) appear in the live view, in their place among the
+    # status changes, and in the run log; printed by rclpy as well they would come out of order.
+    executive.get_logger().get_child("log").set_level(rclpy.logging.LoggingSeverity.FATAL)
     executor = SingleThreadedExecutor()
     executor.add_node(executive)
     signals = []
@@ -148,7 +171,7 @@ def _run_here(args, mission: str, viewer=None) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     if viewer is not None:
         executive.viewer = viewer.attach(executive).start()     # closed with the node
-        print(f"viewer: {viewer.url}", flush=True)
+        print(f"viewer: {viewer.page_url}", flush=True)
     try:
         executive.recover_interrupted(executor)
         started = executive.start(mission, args.param)
@@ -157,10 +180,14 @@ def _run_here(args, mission: str, viewer=None) -> int:
             return EXIT_CODES[runs.INVALID]
         view = LiveView()
         executive.listeners.append(view.update)
-        while not started.done:
-            if signals:
-                executive.halt(f"interrupted by {signal.Signals(signals[0]).name}", runs.INTERRUPTED)
-            executor.spin_once(timeout_sec=0.1)
+        try:
+            while not started.done:
+                if signals:
+                    executive.halt(f"interrupted by {signal.Signals(signals[0]).name}", runs.INTERRUPTED)
+                executor.spin_once(timeout_sec=0.1)
+        finally:
+            executive.listeners.remove(view.update)
+            view.close()        # the terminal leaves the live display whatever happened
         result = started.result
         print(f"mission {started.mission.name} {result.outcome} after {started.elapsed():.2f} s"
               + (f": {result.message}" if result.outcome != runs.SUCCEEDED else ""))

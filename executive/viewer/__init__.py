@@ -20,14 +20,22 @@ class Viewer:
     """An HTTP server for the page; ``live`` False serves logs only (no executive)."""
 
     def __init__(self, log_dir=None, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-                 allow_control: bool = False, live: bool = True):
+                 allow_control: bool = False, live: bool = True, allowed_hosts=(), token=None):
         self.allow_control = allow_control
         self.hub = Hub(idle() if live else dict(live=False, state="offline", nodes=[], run_id=""))
-        self.server = ViewerServer(self.hub, log_dir or default_log_dir(), host, port)
+        self.server = ViewerServer(self.hub, log_dir or default_log_dir(), host, port, allowed_hosts=allowed_hosts,
+                                   token=token)
 
     @property
     def url(self) -> str:
+        """The page's address (safe to log)."""
         return self.server.url
+
+    @property
+    def page_url(self) -> str:
+        """The address to open: with ``#token=`` when control from the network needs it (print it
+        to the operator's terminal; never log it to ROS)."""
+        return self.server.page_url
 
     def attach(self, executive):
         """Follow ``executive`` (an ExecutiveNode); with control allowed, let the page cancel and

@@ -11,12 +11,32 @@
 
 Stdlib only; one thread per connection (ThreadingHTTPServer). The handlers read only the hub's
 JSON text and files on disk, never rclpy or py_trees objects.
+
+Who may ask (on every bind address, loopback or not):
+
+- **Host**: a request must name this server by an IP address or by one of the names it serves
+  (``localhost``, this machine's host name and fully qualified name, and the ``allowed_hosts``
+  given), else 403. A page elsewhere that rebinds its own DNS name to this address (DNS
+  rebinding) still sends its own name, and is refused; an address cannot be rebound.
+- **Origin**: a request that names an Origin (browsers do, for cross-site requests and every
+  POST) must come from this server's own origin, else 403.
+- **Token**: the Host check does not stop a neighbour on the network, who can name the address.
+  So with control allowed on an address other than loopback, cancel and start need the token
+  made at start (``token``; printed, never logged to ROS): ``Authorization: Bearer <token>``
+  (the page reads it from its URL's ``#token=`` and sends it), else 401.
+- **Malformed requests are refused at once**: a request line and headers must arrive within
+  ``REQUEST_DEADLINE`` s in all (however slowly the bytes trickle in: slowloris) and every socket
+  read within ``SOCKET_TIMEOUT``; a POST needs a Content-Length of 0..``BODY_LIMIT`` bytes (411,
+  400 for a negative or malformed one, 413 for a larger one, never read), and no
+  Transfer-Encoding (501); at most ``CONNECTION_LIMIT`` connections are served at once (503).
 """
 import errno
+import hmac
 import http.server
 import ipaddress
 import json
 import pathlib
+import secrets
 import socket
 import threading
 import urllib.parse
@@ -28,7 +48,10 @@ FILES = {"/": ("index.html", "text/html"), "/index.html": ("index.html", "text/h
          "/viewer.js": ("viewer.js", "text/javascript"), "/viewer.css": ("viewer.css", "text/css")}
 KEEPALIVE = 15.0        # s between SSE comments on a quiet stream (proxies and dead clients)
 CONTROL_TIMEOUT = 30.0  # s an HTTP request waits for the executor to act (start sets a tree up)
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+REQUEST_DEADLINE = 10.0     # s for a request's line, headers and body to arrive, in all
+SOCKET_TIMEOUT = 10.0       # s any one read or write may block
+BODY_LIMIT = 65536          # bytes of a POST body
+CONNECTION_LIMIT = 300      # connections served at once (SSE streams included)
 
 
 class ViewerError(Exception):
@@ -42,8 +65,43 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
+
+
+def served_names(extra=()) -> set:
+    """The host names this server answers to: localhost, this machine's names, and ``extra``."""
+    names = {"localhost", socket.gethostname(), socket.getfqdn(), *extra}
+    return {n.lower().rstrip(".") for n in names if n}
+
+
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True       # a browser holding a stream open must not keep the process alive
+    request_queue_size = 64
+
+    def __init__(self, *args, **kwargs):
+        self.connections = threading.BoundedSemaphore(CONNECTION_LIMIT)
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        if not self.connections.acquire(blocking=False):
+            try:        # too many at once: say so and close, without a thread
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.connections.release()
 
 
 class _Server6(_Server):
@@ -54,10 +112,14 @@ class ViewerServer:
     """Binds at once (so a taken port is reported before anything else starts); ``start()``
     serves on a daemon thread. ``hub`` is a viewer.hub.Hub, ``control`` a Control or None."""
 
-    def __init__(self, hub, log_dir, host: str = "127.0.0.1", port: int = 8765, control=None, missions=None):
+    def __init__(self, hub, log_dir, host: str = "127.0.0.1", port: int = 8765, control=None, missions=None,
+                 allowed_hosts=(), token=None):
         self.hub, self.log_dir, self.control = hub, pathlib.Path(log_dir), control
         self.missions = missions or (lambda: [])
         self.host = host
+        self.names = served_names(allowed_hosts)
+        # Control from other machines needs a secret; on loopback only this machine's users reach it.
+        self.token = token or (None if is_loopback(host) else secrets.token_urlsafe(18))
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ViewerError(f"viewer: port must be 0..65535 (0: any free port), got {port!r}")
         try:
@@ -75,6 +137,12 @@ class ViewerServer:
     def url(self) -> str:
         host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
         return f"http://[{host}]:{self.port}/" if ":" in host else f"http://{host}:{self.port}/"
+
+    @property
+    def page_url(self) -> str:
+        """The page's address with the control token (when control needs one) in its fragment,
+        which browsers never send: print it, never log it to ROS (/rosout is on the network)."""
+        return self.url + (f"#token={self.token}" if self.token and self.control is not None else "")
 
     def start(self):
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.2},
@@ -99,9 +167,31 @@ def _handler_for(viewer: ViewerServer):
 class _Handler(http.server.BaseHTTPRequestHandler):
     viewer = None
     server_version = "mission-viewer"
+    timeout = SOCKET_TIMEOUT        # StreamRequestHandler sets it on the socket: no read blocks longer
 
     def log_message(self, *args):       # no line per request on the executive's stderr
         pass
+
+    # -- a deadline for the whole request ----------------------------------------------------
+    def handle(self):
+        # However slowly its bytes come, a request not complete by the deadline is cut off.
+        self._watchdog = threading.Timer(REQUEST_DEADLINE, self._expire)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+        try:
+            super().handle()
+        finally:
+            self._watchdog.cancel()
+
+    def _expire(self):
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _received(self):
+        """The request is in: from now on only SOCKET_TIMEOUT applies (SSE streams stay open)."""
+        self._watchdog.cancel()
 
     # -- answers ----------------------------------------------------------------------------
     def _send(self, code: int, body: bytes, content_type: str):
@@ -110,6 +200,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)
 
@@ -117,18 +208,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = value.encode() if isinstance(value, str) else json.dumps(value, default=str).encode()
         self._send(code, body, "application/json")
 
-    def _allowed_host(self) -> bool:
-        """Refuse a Host header naming another site while bound to loopback: a page elsewhere
-        could otherwise reach this server through DNS rebinding."""
-        if not is_loopback(self.viewer.host):
-            return True
-        name = urllib.parse.urlsplit(f"//{self.headers.get('Host', '')}").hostname or ""
-        return name in LOOPBACK_NAMES
+    def _refusal(self):
+        """(code, message) when the request's Host or Origin is not this server's, else None."""
+        host = self.headers.get("Host", "")
+        name = (urllib.parse.urlsplit(f"//{host}").hostname or "").rstrip(".")
+        if not name or not (is_address(name) or name.lower() in self.viewer.names):
+            return 403, f"unexpected Host header {host!r} (this viewer answers to its addresses and " \
+                        f"{', '.join(sorted(self.viewer.names))}; add names with --allow-host)"
+        origin = self.headers.get("Origin")
+        if origin is not None and urllib.parse.urlsplit(origin).netloc.lower() != host.lower():
+            return 403, f"requests from {origin} are not allowed"
+        return None
 
     # -- GET --------------------------------------------------------------------------------
     def do_GET(self):
-        if not self._allowed_host():
-            return self._json(403, {"ok": False, "message": "unexpected Host header"})
+        self._received()
+        refused = self._refusal()
+        if refused:
+            return self._json(refused[0], {"ok": False, "message": refused[1]})
         path = urllib.parse.urlsplit(self.path).path
         viewer = self.viewer
         if path in FILES:
@@ -136,8 +233,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._send(200, (STATIC / name).read_bytes(), f"{content_type}; charset=utf-8")
         if path == "/api/config":
             live = json.loads(viewer.hub.state_json).get("live", False)
-            return self._json(200, dict(live=live, control=viewer.control is not None,
-                                        missions=viewer.missions() if viewer.control is not None else []))
+            control = viewer.control is not None
+            return self._json(200, dict(live=live, control=control, token_required=control and bool(viewer.token),
+                                        missions=viewer.missions() if control else []))
         if path == "/api/state":
             return self._json(200, viewer.hub.state_json)
         if path == "/api/stream":
@@ -154,6 +252,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return self._json(404, {"ok": False, "message": f"no run {run_id!r} in {viewer.log_dir}"})
             return self._json(200, {"run_id": run_id, "events": events})
         return self._json(404, {"ok": False, "message": f"nothing at {path}"})
+
+    def _not_allowed(self):
+        self._received()
+        self._json(405, {"ok": False, "message": f"{self.command} is not supported"})
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = _not_allowed
 
     def _stream(self):
         self.send_response(200)
@@ -186,30 +290,50 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             hub.watch(-1)
 
     # -- POST -------------------------------------------------------------------------------
+    def _body(self):
+        """The POST body as a dict, or (code, message) refusing it; read only when its length is sound."""
+        if self.headers.get("Transfer-Encoding"):
+            return 501, "Transfer-Encoding is not supported; send a Content-Length"
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return 411, "a Content-Length is needed"
+        if not length.strip().isdigit():
+            return 400, f"bad Content-Length {length!r}"
+        length = int(length)
+        if length > BODY_LIMIT:
+            return 413, f"the body is larger than {BODY_LIMIT} bytes"
+        if self.headers.get_content_type() != "application/json":
+            return 415, "send JSON (Content-Type: application/json)"
+        data = self.rfile.read(length)
+        if len(data) < length:
+            return 400, "the body ended before its Content-Length"
+        try:
+            body = json.loads(data or b"{}")
+        except ValueError as exc:
+            return 400, f"bad request body: {exc}"
+        return body if isinstance(body, dict) else (400, "bad request body: expected a JSON object")
+
     def do_POST(self):
-        if not self._allowed_host():
-            return self._json(403, {"ok": False, "message": "unexpected Host header"})
         path = urllib.parse.urlsplit(self.path).path
+        refused = self._refusal()
+        if refused:
+            self._received()
+            return self._json(refused[0], {"ok": False, "message": refused[1]})
+        body = self._body()         # still under the request's deadline
+        self._received()
+        if isinstance(body, tuple):
+            return self._json(body[0], {"ok": False, "message": body[1]})
         if path not in ("/api/cancel", "/api/start"):
             return self._json(404, {"ok": False, "message": f"nothing at {path}"})
         control = self.viewer.control
         if control is None:
             return self._json(403, {"ok": False, "message": "control is not allowed (start the viewer with "
                                                             "--allow-control / viewer_allow_control:=true)"})
-        # A form on another site can post text/plain across origins without asking; JSON cannot
-        # (the browser asks first, and nothing here says yes), and a browser always names its Origin.
-        origin = self.headers.get("Origin")
-        if origin and urllib.parse.urlsplit(origin).netloc != self.headers.get("Host"):
-            return self._json(403, {"ok": False, "message": f"requests from {origin} are not allowed"})
-        if self.headers.get_content_type() != "application/json":
-            return self._json(415, {"ok": False, "message": "send JSON (Content-Type: application/json)"})
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(min(length, 65536)) or b"{}")
-            if not isinstance(body, dict):
-                raise ValueError("expected a JSON object")
-        except ValueError as exc:
-            return self._json(400, {"ok": False, "message": f"bad request body: {exc}"})
+        token = self.viewer.token
+        given = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if token and not hmac.compare_digest(given.encode(), token.encode()):
+            return self._json(401, {"ok": False, "message": "control from the network needs the token the viewer "
+                                                            "printed when it started (open the page with #token=...)"})
         if path == "/api/cancel":
             code, answer = control.submit("cancel", {}, CONTROL_TIMEOUT)
         else:

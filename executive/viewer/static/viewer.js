@@ -3,7 +3,8 @@
 // beyond the executive it was served by.
 "use strict";
 
-const SYMBOLS = { SUCCESS: "\u2713", FAILURE: "\u2715", RUNNING: "*", INVALID: "-" };  // as py_trees.display
+// As py_trees.display draws them, and HALTED (stopped while running), SKIPPED (passed over).
+const SYMBOLS = { SUCCESS: "\u2713", FAILURE: "\u2715", RUNNING: "*", INVALID: "-", HALTED: "\u2298", SKIPPED: "\u00bb" };
 const TIMELINE_LIMIT = 500;     // lines drawn; the log keeps them all
 const DETAIL_LIMIT = 160;       // characters of an event's details in the timeline (the rest in its title)
 const $ = (id) => document.getElementById(id);
@@ -17,6 +18,8 @@ const view = {
   shape: "",            // key of the tree drawn (rebuilt when the run changes)
   rows: [],             // <li> per node, in pre-order
   replay: null,         // {runId, events, nodes, index, timer, clock}
+  open: new Set(),      // paths whose whole feedback message is unfolded in "Running"
+  token: "",            // the control token (from the page's #token=), sent with cancel and start
 };
 
 // -- drawing ------------------------------------------------------------------------------
@@ -35,7 +38,7 @@ function depthOf(nodes, i) {
   return depth;
 }
 
-function drawTree(key, nodes) {
+function drawTree(key, nodes, rootCause) {
   if (key !== view.shape) {     // a new tree: build its rows once, then only update them
     view.shape = key;
     const tree = $("tree");
@@ -58,8 +61,10 @@ function drawTree(key, nodes) {
       row.querySelector(".sym").textContent = SYMBOLS[n.status] || "?";
       row.title = `${n.path}: ${n.status}`;
     }
-    row.querySelector(".fb").textContent = n.status === "INVALID" ? "" : (n.feedback || "");
+    const says = n.status === "RUNNING" || n.status === "FAILURE";   // nothing is left of a finished one
+    row.querySelector(".fb").textContent = says ? (n.feedback || "") : "";
     row.classList.toggle("active", !!n.active);
+    row.classList.toggle("root-cause", !!rootCause && n.path === rootCause);
   });
 }
 
@@ -84,17 +89,34 @@ function drawHeader(s) {
   $("elapsed").textContent = s.elapsed !== undefined ? `${s.elapsed.toFixed(1)} s` : "";
   $("active-path").textContent = s.active_path || "";
   const failure = $("failure");
-  failure.hidden = !(s.result && s.result.failed_behavior);
-  failure.textContent = failure.hidden ? "" : `failed at ${s.result.failed_behavior}`;
+  const cause = rootCauseOf(s);
+  failure.hidden = !cause;
+  failure.textContent = cause ? `root cause: ${cause}` + (s.result && s.result.message ? ` \u2014 ${s.result.message}` : "") : "";
+}
+
+function rootCauseOf(s) {
+  return s.root_cause || (s.result && s.result.outcome !== "succeeded" && s.result.failed_behavior) || "";
+}
+
+function pretty(data) {
+  try { return JSON.stringify(JSON.parse(data), null, 1); } catch (e) { return data; }
 }
 
 function drawRunning(nodes, latestFeedback) {
+  // Each running leaf: its path, its one-line summary, and its whole latest feedback message one
+  // click away (kept unfolded across updates once opened).
   const list = $("running");
   list.replaceChildren();
   for (const n of nodes.filter((n) => n.leaf && n.status === "RUNNING")) {
     const data = n.data || latestFeedback[n.path] || "";
-    list.append(el("li", {}, el("strong", {}, n.path), el("div", {}, n.feedback || ""),
-                   data ? el("code", {}, data) : ""));
+    const item = el("li", { "data-path": n.path }, el("strong", {}, n.path), el("div", { class: "summary" }, n.feedback || ""));
+    if (data) {
+      const details = el("details", {}, el("summary", {}, "whole feedback message"), el("pre", {}, pretty(data)));
+      details.open = view.open.has(n.path);
+      details.addEventListener("toggle", () => { if (details.open) view.open.add(n.path); else view.open.delete(n.path); });
+      item.append(details);
+    }
+    list.append(item);
   }
   if (!list.children.length) list.append(el("li", { class: "empty" }, "no leaf is running"));
 }
@@ -118,7 +140,9 @@ function describe(e) {
     case "run_finished": return `${e.outcome}` + (e.message ? `: ${e.message}` : "");
     case "halting": return e.reason || "";
     case "result": return `${e.status || ""}` + (e.error_code ? ` error ${e.error_code}` : "") + (e.message ? ` ${e.message}` : "");
-    case "feedback": return JSON.stringify(e.feedback || {});
+    case "feedback": return e.summary || JSON.stringify(e.feedback || {});
+    case "blackboard": return `${e.key} = ${"value" in e ? JSON.stringify(e.value) : "(removed)"}`;
+    case "log": return `${e.level}: ${e.message}`;
     default: {
       const skip = new Set(["t", "wall", "event", "path", "kind", "leaf", "goal_id", "tree", "parameters"]);
       return Object.entries(e).filter(([k, v]) => !skip.has(k) && v !== null && v !== "")
@@ -150,9 +174,11 @@ function latestFeedbackOf(events) {
   return latest;
 }
 
-function message(text, error) {
+function message(text, error, details) {
+  // One line, and every line of ``details`` (a mission's validation errors) whole below it.
   const box = $("message");
-  box.textContent = text || "";
+  box.replaceChildren(text || "");
+  if (details && details.length) box.append(el("ul", { class: "errors" }, ...details.map((d) => el("li", {}, d))));
   box.classList.toggle("error", !!error);
 }
 
@@ -161,7 +187,7 @@ function drawLive() {
   const s = view.live;
   if (view.mode !== "live" || !s) return;
   drawHeader(s);
-  drawTree(`live:${s.run_id}:${s.nodes.length}`, s.nodes);
+  drawTree(`live:${s.run_id}:${s.nodes.length}`, s.nodes, rootCauseOf(s));
   drawRunning(s.nodes, latestFeedbackOf(view.liveEvents));
   drawBlackboard(s.blackboard);
   drawTimeline(view.liveEvents);
@@ -196,10 +222,11 @@ function connect() {
 }
 
 async function post(path, body) {
-  const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" },
-                                       body: JSON.stringify(body || {}) });
+  const headers = { "Content-Type": "application/json" };
+  if (view.token) headers.Authorization = `Bearer ${view.token}`;
+  const response = await fetch(path, { method: "POST", headers, body: JSON.stringify(body || {}) });
   const answer = await response.json().catch(() => ({ message: response.statusText }));
-  message(answer.message || response.statusText, !response.ok);
+  message(answer.message || response.statusText, !response.ok, answer.errors);
   return answer;
 }
 
@@ -225,11 +252,17 @@ function replayStateAt(r, last) {
   const nodes = r.nodes.map((n) => ({ ...n }));
   const byPath = {};
   nodes.forEach((n, i) => (byPath[n.path] = byPath[n.path] || []).push(i));
-  const s = { mission: "", state: "running", result: null, elapsed: 0, progress: 0, nodes };
+  const s = { mission: "", state: "running", result: null, elapsed: 0, progress: 0, nodes, blackboard: null };
   const leaves = nodes.filter((n) => n.leaf).length || 1, completed = new Set();
   for (const e of r.events.slice(0, last + 1)) {
     s.elapsed = Number(e.t || 0);
-    if (e.event === "run_started") s.mission = e.mission;
+    if (e.event === "run_started") {
+      s.mission = e.mission;
+      if (e.blackboard) s.blackboard = Object.fromEntries(Object.entries(e.blackboard).map(([k, v]) => [k, JSON.stringify(v)]));
+    } else if (e.event === "blackboard") {
+      s.blackboard = s.blackboard || {};
+      if ("value" in e) s.blackboard[e.key] = JSON.stringify(e.value); else delete s.blackboard[e.key];
+    }
     else if (e.event === "status") {
       for (const i of byPath[e.path] || []) { nodes[i].status = e.status; nodes[i].feedback = e.feedback || ""; }
       if (e.leaf && (e.status === "SUCCESS" || e.status === "FAILURE")) completed.add(e.path);
@@ -239,6 +272,7 @@ function replayStateAt(r, last) {
     else if (e.event === "run_finished") {
       s.state = "done";
       s.result = { outcome: e.outcome, message: e.message, failed_behavior: e.failed_behavior };
+      s.root_cause = e.outcome !== "succeeded" ? (e.failed_behavior || "") : "";
     }
   }
   s.progress = s.result && s.result.outcome === "succeeded" ? 1 : Math.min(0.99, completed.size / leaves);
@@ -253,10 +287,11 @@ function drawReplay() {
   if (!r) return;
   const s = replayStateAt(r, r.index);
   drawHeader(s);
-  drawTree(`replay:${r.runId}`, s.nodes);
+  drawTree(`replay:${r.runId}`, s.nodes, rootCauseOf(s));
   const shown = r.events.slice(0, r.index + 1);
   drawRunning(s.nodes, latestFeedbackOf(shown));
-  drawBlackboard(null);
+  // A log from before blackboard events were logged cannot say; one with them shows the blackboard then.
+  drawBlackboard(r.hasBlackboard ? (s.blackboard || {}) : null);
   drawTimeline(shown);
   $("scrubber").max = Math.max(0, r.events.length - 1);
   $("scrubber").value = r.index;
@@ -301,7 +336,8 @@ async function openReplay(runId) {
   if (!response.ok) { message(answer.message || response.statusText, true); return; }
   view.mode = "replay";
   document.body.dataset.mode = "replay";
-  view.replay = { runId, events: answer.events, nodes: treeOf(answer.events), index: 0, timer: null, clock: 0 };
+  const hasBlackboard = answer.events.some((e) => e.event === "blackboard" || (e.event === "run_started" && e.blackboard));
+  view.replay = { runId, events: answer.events, nodes: treeOf(answer.events), index: 0, timer: null, clock: 0, hasBlackboard };
   $("replay").hidden = false;
   $("control").hidden = true;
   ensureOption(runId, runId);
@@ -343,6 +379,18 @@ async function loadRuns() {
   source.value = selected;
 }
 
+function takeToken() {
+  // The control token arrives in the fragment (#token=...), which browsers never send anywhere;
+  // keep it for this tab and take it out of the address bar.
+  const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem("viewer-token", decodeURIComponent(match[1]));
+    const rest = location.hash.replace(/(^#|&)token=[^&]+/, "$1").replace(/^#&/, "#");
+    history.replaceState(null, "", location.pathname + location.search + (rest === "#" ? "" : rest));
+  }
+  view.token = sessionStorage.getItem("viewer-token") || "";
+}
+
 function route() {
   const match = /run=([^&]+)/.exec(location.hash);
   if (match) openReplay(decodeURIComponent(match[1]));
@@ -350,10 +398,14 @@ function route() {
 }
 
 async function main() {
+  takeToken();
   view.config = await (await fetch("api/config")).json();
   if (!view.config.live) {
     $("state").textContent = $("state").dataset.state = "logs";
     $("mission").textContent = "run logs";
+  }
+  if (view.config.token_required && !view.token) {
+    message("Cancel and Start need the token the viewer printed when it started: open its address with #token=...");
   }
   const startMission = $("start-mission");
   for (const name of view.config.missions) startMission.append(el("option", { value: name }, name));
