@@ -98,7 +98,7 @@ def snapshot(run, storage: dict) -> dict:
                 progress=round(run.progress(), 4), active_path=run.active_path(), nodes=nodes,
                 running=[n["path"] for n in nodes if n["leaf"] and n["status"] == Status.RUNNING.name],
                 blackboard=blackboard(storage), result=result_of(run),
-                root_cause=getattr(run, "root_cause", None) or (run.result.failed_behavior if run.result else ""))
+                root_cause=run.root_cause or (run.result.failed_behavior if run.result else ""))
 
 
 def idle() -> dict:
