@@ -89,6 +89,8 @@ STATUS_GRACE = 1.0
 # result: a goal response can be lost when the server has only just appeared (seen with Fast DDS),
 # and get_result is answered for a goal the server has, and answered UNKNOWN for one it has not.
 RESPONSE_GRACE = 1.0
+# How long after a refused cancel the cancel is asked for again, while the abandoned goal runs on.
+CANCEL_RETRY = 1.0
 # How long an accepted goal may go without feedback before the server is asked for its result by
 # goal id: a server that restarted under the same name (faster than DDS drops the old one) no
 # longer has the goal, answers UNKNOWN at once, and the leaf fails instead of waiting forever. A
@@ -151,6 +153,7 @@ class _Attempt:
         self.status_seen = None     # the goal's status when last looked at
         self.terminal_since = None  # when the status topic first showed a terminal status
         self.result_unknown_at = None   # when get_result answered UNKNOWN for the accepted goal
+        self.cancel_again_at = None     # when to ask again after the server refused to cancel
         self.next_probe = self.sent_at + RESPONSE_GRACE
         self.feedback_count = 0     # feedback messages since the last feedback event
         self.feedback_total = 0
@@ -260,7 +263,7 @@ class ActionClient(RemoteLeaf):
         if attempt is None or attempt.finished:
             return
         self._abandoned.append(attempt)
-        self._book.abandoned(attempt)
+        self._book.abandoned(attempt, self.open_goals)
         self._event("cancel_sent", goal_id=attempt.id_hex, state=attempt.state)
         if attempt.handle is not None:
             attempt.handle.cancel_goal_async().add_done_callback(partial(self._on_cancel_answer, attempt))
@@ -334,6 +337,10 @@ class ActionClient(RemoteLeaf):
             return
         self._chase_result(attempt, now)
         self._probe_silent(attempt, now)
+        if attempt.cancel_again_at is not None and now >= attempt.cancel_again_at:
+            attempt.cancel_again_at = None
+            self._event("cancel_sent", goal_id=attempt.id_hex, state=attempt.state, again=True)
+            attempt.handle.cancel_goal_async().add_done_callback(partial(self._on_cancel_answer, attempt))
 
     def _chase_result(self, attempt, now):
         """Ask again for the result of a goal the status topic shows finished, if it is overdue."""
@@ -403,14 +410,19 @@ class ActionClient(RemoteLeaf):
             handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
 
     def _on_cancel_answer(self, attempt, future):
+        """Log the server's answer to a cancel; a refusal (ERROR_REJECTED, or rclpy's ERROR_NONE
+        without our goal in ``goals_canceling``) of a goal that runs on is asked again after
+        CANCEL_RETRY, for as long as the goal is in flight."""
         response = future.result()
         code = response.return_code
         ours = bytes(attempt.goal_id.uuid)
         answer = CANCEL_ANSWERS.get(code, f"code {code}")
         if code == CancelGoal.Response.ERROR_NONE and not any(bytes(g.goal_id.uuid) == ours
                                                             for g in response.goals_canceling):
-            answer = "not_canceling"    # accepted for others, not this goal (it had ended, or is unknown yet)
+            answer = "terminated" if attempt.finished else "refused"
         self._event("cancel_answer", goal_id=attempt.id_hex, answer=answer, return_code=code)
+        if answer == "refused" and not attempt.finished and attempt.handle is not None:
+            attempt.cancel_again_at = time.monotonic() + CANCEL_RETRY
 
     def _on_goal_response(self, attempt, future):
         handle = future.result()

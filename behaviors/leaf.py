@@ -48,9 +48,22 @@ class GoalBook:
 
     def __init__(self):
         self._by_server = {}
+        self._pollers = {}      # id(attempt) -> callable that looks after it (asks again, cancels again)
 
-    def abandoned(self, attempt) -> None:
+    def abandoned(self, attempt, poll=None) -> None:
+        """``attempt`` was cancelled; ``poll()`` (its leaf's) looks after it until it ends."""
         self._by_server.setdefault(attempt.server, []).append(attempt)
+        if poll is not None:
+            self._pollers[id(attempt)] = (attempt, poll)
+
+    def poll(self) -> None:
+        """Look after every cancelled goal still in flight (a host calls this after each tick):
+        lost answers are asked for again, refused cancels sent again."""
+        for key, (attempt, poll) in list(self._pollers.items()):
+            if attempt.in_flight:
+                poll()
+            else:
+                del self._pollers[key]
 
     def canceling(self, server: str) -> list:
         """Cancelled goals on ``server`` that have not ended, oldest first."""

@@ -241,6 +241,7 @@ class MissionRun:
         behaviour's status or feedback message changed (a snapshot is due)."""
         self.ticks += 1
         self.failures.forget_reset(self.root)
+        self.goals.poll()
         changed = self.record_changes()
         if self.root.status in (Status.SUCCESS, Status.FAILURE):
             self._final_progress = min(0.99, progress_of(self.root))
