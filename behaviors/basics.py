@@ -111,7 +111,7 @@ class Wait(UsesMissionTime, py_trees.behaviour.Behaviour):
     def update(self):
         remaining = self._until - self.clock()
         if remaining <= 0:
-            self.feedback_message = f"waited {self.duration:g} s"
+            self.feedback_message = ""      # nothing is left once it has waited
             return Status.SUCCESS
         # Whole seconds: a message that changed every tick would make every tick a tree change
         # (a snapshot published, a redraw) for nothing a person could read.
