@@ -108,6 +108,15 @@ class Wait(UsesMissionTime, py_trees.behaviour.Behaviour):
         self._until = self.clock() + self.duration
         self._shown = None
 
+    def checkpoint(self, clock) -> dict:
+        """For a resume (executive/resume.py): the mission time left."""
+        return {"left": max(0.0, self._until - self.clock())}
+
+    def restore(self, state: dict, clock) -> None:
+        self.clock = clock
+        self._until = clock() + float(state["left"])
+        self._shown = None
+
     def update(self):
         remaining = self._until - self.clock()
         if remaining <= 0:

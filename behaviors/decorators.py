@@ -63,6 +63,18 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
         self.delays = []
         self._resume_at = None
 
+    def checkpoint(self, clock) -> dict:
+        """For a resume (executive/resume.py): the attempt, and the backoff left (mission time)."""
+        left = None if self._resume_at is None else max(0.0, self._resume_at - self.clock())
+        return {"attempt": self.attempt, "backoff_left": left, "delays": list(self.delays)}
+
+    def restore(self, state: dict, clock) -> None:
+        self.clock = clock
+        self.attempt = int(state["attempt"])
+        self.delays = [float(d) for d in state.get("delays", [])]
+        left = state.get("backoff_left")
+        self._resume_at = None if left is None else clock() + float(left)
+
     def tick(self):
         if self.status != Status.RUNNING:
             self.initialise()
@@ -144,6 +156,15 @@ class Timeout(UsesMissionTime, Decorator):
         self.failure = None
         self._deadline = self.clock() + self.duration
         self.feedback_message = ""
+
+    def checkpoint(self, clock) -> dict:
+        """For a resume (executive/resume.py): the mission time left."""
+        return {"left": max(0.0, self._deadline - self.clock())}
+
+    def restore(self, state: dict, clock) -> None:
+        self.clock = clock
+        self.failure = None
+        self._deadline = clock() + float(state["left"])
 
     def update(self):
         child = self.decorated.status
