@@ -2,13 +2,14 @@
 ``lifecycle_manager_localization``, each serving ``<manager>/manage_nodes``
 (nav2_msgs/srv/ManageLifecycleNodes, what BasicNavigator's ``lifecycleStartup()`` and
 ``lifecycleShutdown()`` call) and ``<manager>/is_active`` (std_srvs/Trigger), over the states of
-sim/nav2/lifecycle.py. ``fail_all`` on ``<manager>.manage_nodes`` answers ``success: false`` and
-changes nothing.
+sim/nav2/lifecycle.py. ``manage_nodes`` has the service fault knobs under
+``<manager>.manage_nodes``; ``fail_all`` answers ``success: false`` and changes nothing.
 """
 from nav2_msgs.srv import ManageLifecycleNodes
 from std_srvs.srv import Trigger
 
 from sim.nav2.lifecycle import COMMANDS
+from sim.services import service_faults
 
 
 class Manager:
@@ -16,15 +17,15 @@ class Manager:
         self.stack, self.name = stack, name
         self.node = stack.nodes[name]
         self.faults = stack.faults_for(f"{name}.manage_nodes", "service")
+        self.calls = 0
         self.node.create_service(ManageLifecycleNodes, "~/manage_nodes", self._manage, callback_group=stack.clock.group)
         self.node.create_service(Trigger, "~/is_active", self._is_active)
 
     async def _manage(self, request, response):
-        if self.faults.response_delay > 0:
-            await self.stack.clock.sleep(self.faults.response_delay)
+        self.calls += 1
+        failure = await service_faults(self.faults, self.stack.clock, f"{self.name}/manage_nodes", self.calls)
         command = COMMANDS.get(request.command, (str(request.command),))[0]
-        reason = "injected fault: fail_all" if self.faults.fail_all else \
-            self.stack.lifecycle.command(self.name, request.command)
+        reason = failure or self.stack.lifecycle.command(self.name, request.command)
         logger = self.node.get_logger()
         if reason:
             logger.warning(f"{command} failed: {reason}")

@@ -22,10 +22,11 @@ ClearCostmapExceptRegion, ...AroundRobot)        counted in ``sim_status``
 
 LoadMap answers ``RESULT_MAP_DOES_NOT_EXIST`` for a missing file, ``RESULT_INVALID_MAP_METADATA``
 for YAML without ``image``, ``resolution`` and ``origin``, ``RESULT_INVALID_MAP_DATA`` for an
-image that is missing or not PGM/PNG. Every service has the fault knobs ``response_delay`` and
-``fail_all`` (named ``map_server.load_map.*``, ``global_costmap.get_costmap.*``, ...): with
-``fail_all`` load_map answers ``RESULT_UNDEFINED_FAILURE`` and get_costmap an empty (0 x 0)
-costmap; the clearing services have nothing to fail with.
+image that is missing or not PGM/PNG. Every service has the service fault knobs
+(``response_delay``, ``fail_all``, ``exit_after_calls``), named ``map_server.load_map.*``,
+``global_costmap.get_costmap.*``, ...: with ``fail_all`` load_map answers
+``RESULT_UNDEFINED_FAILURE`` and get_costmap an empty (0 x 0) costmap; the clearing services have
+nothing to fail with.
 """
 import array
 import math
@@ -38,6 +39,7 @@ from nav_msgs.srv import GetMap
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from sim.nav2.mapfile import read_map_yaml
+from sim.services import service_faults
 from sim.nav2.motion import GridGraph
 
 LATCHED = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
@@ -73,9 +75,8 @@ class Maps:
             self.counts[name] += 1
             self.in_flight += 1
             try:
-                if faults.response_delay > 0:
-                    await self.stack.clock.sleep(faults.response_delay)
-                return handler(request, response, faults.fail_all)
+                failure = await service_faults(faults, self.stack.clock, name, self.counts[name])
+                return handler(request, response, bool(failure))
             finally:
                 self.in_flight -= 1
 
