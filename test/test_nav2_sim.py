@@ -5,7 +5,6 @@ as properties over generated cases. The servers need nav2_msgs, and the upstream
 nav2_simple_commander: neither is on PyPI, so those tests skip with a one-line reason when absent
 (they ran in a scratch venv with both built from Nav2 Kilted's sources; see the README).
 """
-import dataclasses
 import importlib.util
 import json
 import math
@@ -760,7 +759,7 @@ def test_each_nav2_server_has_its_own_fault_knobs(ros, nav2):
     from nav2_msgs.action import ComputePathToPose, Spin
     from nav2_msgs.srv import GetCostmap, LoadMap
 
-    from sim.faults import ActionFaults, ServiceFaults
+    from sim.faults import knobs_off
     knobs = {"spin.reject_all": True, "compute_path_to_pose.abort_probability": 1.0,
              "global_costmap.get_costmap.fail_all": True, "map_server.load_map.fail_all": True}
     ros.set_parameters(nav2.node_name, knobs)
@@ -773,10 +772,9 @@ def test_each_nav2_server_has_its_own_fault_knobs(ros, nav2):
         assert ros.call(LoadMap, nav2.name("map_server/load_map"), LoadMap.Request(map_url="x")).result == \
             LoadMap.Response.RESULT_UNDEFINED_FAILURE
     finally:
-        defaults = {f"{name}.{f.name}": f.default for name, spec in [("spin", ActionFaults),
-                    ("compute_path_to_pose", ActionFaults), ("global_costmap.get_costmap", ServiceFaults),
-                    ("map_server.load_map", ServiceFaults)] for f in dataclasses.fields(spec)}
-        ros.set_parameters(nav2.node_name, defaults)
+        ros.set_parameters(nav2.node_name, knobs_off({"spin": "action", "compute_path_to_pose": "action",
+                                                       "global_costmap.get_costmap": "service",
+                                                       "map_server.load_map": "service"}))
     status, _, _ = finish(ros, nav2, Spin, "spin", target_yaw=0.1)
     assert status == GoalStatus.STATUS_SUCCEEDED
 
@@ -1084,3 +1082,20 @@ def test_mission_run_sim_starts_nav2_sims_for_a_nav2_mission(tmp_path):
                            "--log-dir", str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "simulated robot robot1 ready" in done.stderr
+
+
+@needs_nav2_msgs
+def test_a_nav2_service_exits_the_sim_at_exit_after_calls(ros):
+    from nav2_msgs.srv import ClearEntireCostmap
+
+    from harness import start_sim, unique_name
+    config = {"faults": {"global_costmap.clear_entirely_global_costmap": {"exit_after_calls": 2}}}
+    sim = start_sim(ros, unique_name("exits"), "--nav2", config=config)
+    name = sim.name("global_costmap/clear_entirely_global_costmap")
+    try:
+        ros.call(ClearEntireCostmap, name, ClearEntireCostmap.Request())
+        ros.service_client(ClearEntireCostmap, name).call_async(ClearEntireCostmap.Request())
+        assert sim.wait_exit(30) == 17
+        assert "exiting with call 2 unanswered" in sim.stderr()
+    finally:
+        sim.stop()
