@@ -110,7 +110,8 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         self.outputs = {k: v for k, v in (outputs or {}).items() if v}
         self.blackboard = self.attach_blackboard_client(name=name)
         for key in self.fields_from_blackboard.values():
-            self.blackboard.register_key(key=key, access=Access.READ)
+            # '/planned.path' reads field path of '/planned': py_trees checks access to '/planned'
+            self.blackboard.register_key(key=key.split(".", 1)[0], access=Access.READ)
         for key in self.outputs.values():
             self.blackboard.register_key(key=key, access=Access.WRITE)
         self.node = None

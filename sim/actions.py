@@ -20,6 +20,7 @@ cancel requested               REJECT with ``refuse_cancel`` (the goal runs on);
 preempted by a new goal        the old goal ends ABORTED ("preempted by a newer goal")
 ``abort_after`` elapsed        ABORTED ("injected fault")
 ``abort_probability``          decided once per goal; ABORTED after its first step
+motion fails                   ABORTED with the motion's ``failure`` message
 motion finished                waits ``result_delay``, then SUCCEEDED
 terminal state reached         the result is kept ``result_timeout`` s for get_result (0: at once
                                gone, a later get_result is answered UNKNOWN);
@@ -90,6 +91,10 @@ class GoalRun:
 
 class Motion:
     """What a server does with one accepted goal. Subclasses override all four methods."""
+
+    # Set by step() when the goal cannot be reached (a Nav2 planner finding no path, a timeout):
+    # the goal ends ABORTED with this message.
+    failure = ""
 
     def step(self, dt: float) -> bool:
         """Advance by ``dt`` simulated seconds; return True once the goal is reached."""
@@ -294,6 +299,8 @@ class SimActionServer:
             reached = motion.step((now - last) * self.clock.time_scale)
             last = now
             steps += 1
+            if motion.failure:
+                return await self._finish(goal_handle, run, motion, "aborted", motion.failure)
             if not faults.stall_feedback:
                 goal_handle.publish_feedback(motion.feedback())
             if self._exit_in("executing", run.ordinal):

@@ -10,8 +10,8 @@ class ConfigError(ValueError):
     pass
 
 
-# A robot's joints and poses are its own: a user's list replaces the default one whole.
-REPLACED_SECTIONS = ("arm.joints", "arm.named_poses")
+# A robot's joints, poses and docks are its own: a user's list replaces the default one whole.
+REPLACED_SECTIONS = ("arm.joints", "arm.named_poses", "nav2.docks")
 
 
 def _merge(base: dict, override: dict, where: str) -> dict:

@@ -4,10 +4,10 @@
 
 Servers (relative names, so they live under the namespace): navigate_to_pose, follow_joint_trajectory,
 move_arm (actions); health_check, calibrate, sim_status (services); odom, joint_states (topics).
-``--nav2``: navigate_to_pose is nav2_msgs' NavigateToPose, and Nav2's bt_navigator and amcl are
-stood in for (sim/nav2.py). ``--ros2-control``: control_msgs' FollowJointTrajectory at
-joint_trajectory_controller/follow_joint_trajectory as well. Both need their upstream packages
-(not on PyPI); without them the sim exits 2 naming the missing package.
+``--nav2``: Nav2's servers instead of our navigate_to_pose, every one nav2_simple_commander's
+BasicNavigator calls, on stand-ins of Nav2's nodes (sim/nav2/). ``--ros2-control``: control_msgs'
+FollowJointTrajectory at joint_trajectory_controller/follow_joint_trajectory as well. Both need
+their upstream packages (not on PyPI); without them the sim exits 2 naming the missing package.
 ``sim_status`` (std_srvs/Trigger) answers a JSON object with, per server, the goals it holds that
 have not reached a terminal state ("pending" + "active") and counts of what happened to its goals.
 Prints ``READY <namespace>`` on stdout once every server exists. SIGINT or SIGTERM at any moment
@@ -31,7 +31,7 @@ from sim.arm import make_arm_servers
 from sim.clock import SimClock
 from sim.config import ConfigError, load_config
 from sim.faults import Faults
-from sim.navigation import NavigationServer
+from sim.navigation import MobileBase, NavigationServer
 from sim.process import StopRequest, other_sim, refusal, spin_until_stopped
 from sim.services import SimServices
 from sim.upstream import UpstreamMissing, require
@@ -40,9 +40,9 @@ NODE_NAME = "robot_sim"
 
 
 class SimRobot:
-    def __init__(self, node: Node, config: dict, time_scale: float = 1.0, nav_type=None, control_type=None):
-        """``nav_type``/``control_type``: nav2_msgs' NavigateToPose / control_msgs' FollowJointTrajectory
-        to serve (None: ours only)."""
+    def __init__(self, node: Node, config: dict, time_scale: float = 1.0, nav2: bool = False, control_type=None):
+        """``nav2``: Nav2's servers (sim/nav2/, needs nav2_msgs) instead of our navigate_to_pose;
+        ``control_type``: control_msgs' FollowJointTrajectory to serve too (None: ours only)."""
         self.node = node
         self.clock = SimClock(node, time_scale)
         fault_config = config.get("faults") or {}
@@ -51,11 +51,17 @@ class SimRobot:
             return Faults(node, server, kind, fault_config.get(server) or {}, int(config["seed"]),
                           defaults={"result_timeout": float(config["result_timeout"])})
 
-        nav_kwargs = {"action_type": nav_type} if nav_type is not None else {}
-        self.navigation = NavigationServer(node, config["navigation"], self.clock, faults_for("navigate_to_pose"),
-                                           **nav_kwargs)
+        self.base = MobileBase(node, config["navigation"])
+        self.nav2 = None
+        if nav2:
+            from sim.nav2 import Nav2Stack
+            self.nav2 = Nav2Stack(node, config, self.base, self.clock, faults_for)
+            base_servers = self.nav2.action_servers
+        else:
+            base_servers = [NavigationServer(node, self.base, self.clock, faults_for("navigate_to_pose"))]
+        self.navigation = base_servers[0]
         arm_servers, self._joint_states = make_arm_servers(node, config["arm"], self.clock, faults_for, control_type)
-        self.actions = [self.navigation, *arm_servers]
+        self.actions = [*base_servers, *arm_servers]
         self.services = SimServices(node, config, self.clock, faults_for)
         self.process = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
 
@@ -67,6 +73,8 @@ class SimRobot:
         report = {server.name: server.status() for server in self.actions}
         report["unfinished_goals"] = sum(s["pending"] + s["active"] for s in report.values())
         report["services"] = self.services.status()
+        if self.nav2 is not None:
+            report["nav2"] = self.nav2.status()
         report["process"] = self.process
         return report
 
@@ -83,8 +91,9 @@ def parse_args(argv):
     parser.add_argument("--time-scale", "-t", type=float, default=1.0,
                         help="simulated seconds per wall second (default 1)")
     parser.add_argument("--nav2", action="store_true",
-                        help="serve nav2_msgs/action/NavigateToPose on navigate_to_pose and answer "
-                             "BasicNavigator.waitUntilNav2Active() (needs nav2_msgs)")
+                        help="serve Nav2's actions and services (navigate_to_pose, follow_waypoints, "
+                             "compute_path_to_pose, spin, dock_robot, ...: all that BasicNavigator calls) on "
+                             "stand-ins of Nav2's lifecycle nodes (needs nav2_msgs)")
     parser.add_argument("--ros2-control", action="store_true",
                         help="also serve control_msgs/action/FollowJointTrajectory at "
                              "joint_trajectory_controller/follow_joint_trajectory (needs control_msgs)")
@@ -105,7 +114,8 @@ def main(argv=None, stop: StopRequest = None):
         print("mission-sim: --time-scale must be positive", file=sys.stderr)
         return 2
     try:
-        nav_type = require("nav2_msgs", "action", "NavigateToPose") if args.nav2 else None
+        if args.nav2:
+            require("nav2_msgs", "action", "NavigateToPose")
         control_type = require("control_msgs", "action", "FollowJointTrajectory") if args.ros2_control else None
     except UpstreamMissing as exc:
         print(f"mission-sim: {exc}", file=sys.stderr)
@@ -115,11 +125,9 @@ def main(argv=None, stop: StopRequest = None):
     node = Node(NODE_NAME, namespace=args.namespace or None)
     extra_nodes = []
     try:
-        robot = SimRobot(node, config, args.time_scale, nav_type, control_type)
-        if args.nav2:
-            from sim.nav2 import make_nav2_nodes
-            # Their own nodes, named as Nav2's; global arguments (remaps meant for robot_sim) kept off.
-            extra_nodes = make_nav2_nodes(node.get_namespace(), robot.navigation, use_global_arguments=False)
+        robot = SimRobot(node, config, args.time_scale, args.nav2, control_type)
+        if robot.nav2 is not None:
+            extra_nodes = list(robot.nav2.nodes.values())
     except (ConfigError, KeyError, ValueError) as exc:
         print(f"mission-sim: bad configuration: {exc}", file=sys.stderr)
         node.destroy_node()

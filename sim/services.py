@@ -18,6 +18,17 @@ from std_srvs.srv import SetBool, Trigger
 from sim.actions import injected_exit
 
 
+async def service_faults(faults, clock, name: str, ordinal: int) -> str:
+    """Apply a service's fault knobs (:class:`sim.faults.ServiceFaults`) to its call number
+    ``ordinal``, which just arrived: wait ``response_delay``, exit at ``exit_after_calls``; return
+    a failure message when ``fail_all`` is set, else ""."""
+    if faults.response_delay > 0:
+        await clock.sleep(faults.response_delay)
+    if 0 < faults.exit_after_calls <= ordinal:
+        injected_exit(f"{name}: exiting with call {ordinal} unanswered")
+    return "injected fault: fail_all" if faults.fail_all else ""
+
+
 class SimServices:
     def __init__(self, node, config, clock, faults_for):
         self.node = node
@@ -42,13 +53,7 @@ class SimServices:
     async def _faulted(self, name):
         """Apply ``name``'s fault knobs to the call that just arrived; return a failure message
         when ``fail_all`` is set."""
-        faults = self.faults[name]
-        ordinal = self.counts[name]
-        if faults.response_delay > 0:
-            await self.clock.sleep(faults.response_delay)
-        if 0 < faults.exit_after_calls <= ordinal:
-            injected_exit(f"{name}: exiting with call {ordinal} unanswered")
-        return "injected fault: fail_all" if faults.fail_all else ""
+        return await service_faults(self.faults[name], self.clock, name, self.counts[name])
 
     async def _health_check(self, request, response):
         self.counts["health_check"] += 1

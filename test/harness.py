@@ -2,6 +2,7 @@
 and simulated robots in their own processes. Nothing here replaces rclpy; it only waits on it
 with deadlines so that a broken server fails a test instead of hanging it.
 """
+import importlib
 import itertools
 import json
 import os
@@ -20,6 +21,15 @@ from executive.tools.launcher import SimProcess
 
 _names = itertools.count()
 SIM_TIME_SCALE = 4.0  # the shared per-module sim runs four simulated seconds per wall second
+
+
+def importable(module: str) -> bool:
+    """Whether ``module`` imports (an upstream package that is not on PyPI may be missing)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
 
 
 def unique_name(prefix: str) -> str:

@@ -157,12 +157,28 @@ def test_goal_from_blackboard_missing_key(ros, sim):
     assert leaf.failure.reason == failures.INVALID_GOAL and "/nowhere" in leaf.failure.message
 
 
+def test_goal_field_from_a_field_of_a_blackboard_value(ros, sim):
+    """{bb: where.pose} reads field pose of the value at where (as a leaf's result feeds another's goal)."""
+    second = ActionClient("again", NavigateToPose, sim.name("navigate_to_pose"),
+                          goal_from_blackboard={"pose": "/where.pose"})
+    bb = blackboard()
+    bb.register_key("/where", access=py_trees.common.Access.WRITE)
+    goal = NavigateToPose.Goal()
+    goal.pose.header.frame_id = "map"
+    goal.pose.pose.position.x = -0.5
+    bb.set("/where", goal)
+    assert run_tree(ros, second, timeout=20) == Status.SUCCESS, second.failure
+    bb.set("/where", NavigateToPose.Result())       # no field pose
+    assert run_tree(ros, second, timeout=20) == Status.FAILURE
+    assert second.failure.reason == failures.INVALID_GOAL and "/where.pose" in second.failure.message
+
+
 def test_goal_field_mismatch_is_an_error_at_setup(ros):
     leaf = ActionClient("bad", "mission_interfaces/action/NavigateToPose", "x", goal={"pose.pose.positon.x": 1.0})
     with pytest.raises(InterfaceError, match=r"pose\.pose\.positon: Pose has no field 'positon'"):
         leaf.setup(node=ros.node)
-    leaf = ActionClient("bad", "nav2_msgs/action/NavigateToPose", "x")
-    with pytest.raises(InterfaceError, match="'nav2_msgs' is not installed"):
+    leaf = ActionClient("bad", "acme_nav_msgs/action/NavigateToPose", "x")     # a package installed nowhere
+    with pytest.raises(InterfaceError, match="'acme_nav_msgs' is not installed"):
         leaf.setup(node=ros.node)
 
 

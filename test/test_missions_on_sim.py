@@ -1,4 +1,5 @@
 """Every shipped mission, compiled and ticked against simulated robots over real DDS."""
+import importlib.util
 import pathlib
 
 import py_trees
@@ -50,3 +51,23 @@ def test_multi_robot_patrol_drives_both_robots(ros, sim):
             assert counts["navigate_to_pose"]["succeeded"] >= 3 and counts["unfinished_goals"] == 0
     finally:
         assert other.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def nav2_sim(ros_session):
+    process = start_sim(ros_session, unique_name("nav2"), "--nav2", time_scale=SIM_TIME_SCALE)
+    yield process
+    assert process.stop() == 0, process.stderr()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("nav2_msgs") is None,
+                    reason="nav2_msgs is not installed (not on PyPI; README: Checking it against the simulator)")
+def test_nav2_delivery_drives_nav2s_servers(ros, nav2_sim):
+    root, status = run_mission(ros, "nav2_delivery", {"robot": nav2_sim.namespace}, timeout=180)
+    assert status == Status.SUCCESS, root.tip().feedback_message if root.tip() else root
+    counts = sim_status(ros, nav2_sim)
+    for server in ("compute_path_to_pose", "smooth_path", "follow_path", "spin", "backup", "navigate_through_poses",
+                   "dock_robot"):
+        assert counts[server]["succeeded"] == 1, (server, counts[server])
+    assert counts["unfinished_goals"] == 0 and "navigate_to_pose" not in {
+        s for s, c in counts.items() if isinstance(c, dict) and c.get("accepted")}

@@ -30,18 +30,27 @@ def robots_of(mission) -> list:
     return sorted(robots)
 
 
+def sim_options(mission) -> list:
+    """The mission-sim options that serve the upstream interface types the mission's leaves name
+    (``--nav2`` for nav2_msgs, ``--ros2-control`` for control_msgs)."""
+    from sim.upstream import PACKAGES
+
+    named = {str(node.fields.get("type") or "").split("/")[0] for node in mission.nodes()}
+    return [option for package, (option, _) in PACKAGES.items() if package in named]
+
+
 def _print_errors(errors):
     for error in errors:
         print(error, file=sys.stderr)
 
 
-def start_sims(namespaces, time_scale, config_file, out):
+def start_sims(namespaces, time_scale, config_file, out, options=()):
     from executive.tools.launcher import SimProcess
 
     sims = []
     try:
         for namespace in namespaces:
-            extra = ["--config", config_file] if config_file else []
+            extra = [*options, *(["--config", config_file] if config_file else [])]
             sims.append(SimProcess(namespace, *extra, time_scale=time_scale))
             print(f"simulated robot {namespace or '(no namespace)'} ready", file=out)
     except (TimeoutError, RuntimeError):
@@ -89,7 +98,7 @@ def run(args) -> int:
     if args.sim:
         namespaces = [f"robot{i}" for i in range(1, args.robots + 1)] if args.robots else robots_of(mission)
         try:
-            sims = start_sims(namespaces, args.time_scale or 1.0, args.sim_config, sys.stderr)
+            sims = start_sims(namespaces, args.time_scale or 1.0, args.sim_config, sys.stderr, sim_options(mission))
         except (TimeoutError, RuntimeError) as exc:
             print(f"mission run: could not start the simulated robots: {exc}", file=sys.stderr)
             if viewer is not None:
