@@ -206,8 +206,11 @@ def test_executive_killed_mid_mission_then_restarted(ros, robot, log_dir):
 
 # -- cancel races --------------------------------------------------------------------------------------
 def test_cancel_at_once_after_acceptance(ros, robot, executive, log_dir):
+    # A drive of about a second of wall time: long enough that a loaded machine cannot finish it
+    # before the cancel arrives.
+    drive = "{navigate: {name: drive, pose: {x: 10.0, y: 5.0}}}"
     for _ in range(5):
-        call = scenarios.send(ros, mission(robot.namespace, NAV), action=executive.action_name)
+        call = scenarios.send(ros, mission(robot.namespace, drive), action=executive.action_name)
         assert call.accepted(20)
         call.cancel()
         status, result = call.result(30)
