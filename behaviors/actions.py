@@ -3,8 +3,9 @@
 The goal is built from constants and/or blackboard keys; every step of its life is asynchronous,
 so a tick never blocks. Callbacks run on the node's executor, which must be the executor that
 ticks the tree (single-threaded), so no locking is needed. ``setup(node=..., wake=...)``: ``wake``
-is called on acceptance, feedback and result so the tree can tick at once instead of waiting a
-tick period.
+is called when the tree can move on because of the goal: its result, its rejection, its loss, and
+feedback when the leaf writes feedback to the blackboard (something may read it). An acceptance
+alone changes nothing the tree decides on, so it waits for the next tick.
 
 Status of :class:`ActionClient`, by what its goal is doing:
 
@@ -219,6 +220,12 @@ class ActionClient(RemoteLeaf):
         self.result = None
         named = action_type if isinstance(action_type, str) else type_name(action_type)
         self._summarize = feedback.summarizer(named, feedback_format)
+
+    @staticmethod
+    def request_of(action_type, goal=None, goal_from_blackboard=None, **_):
+        """(interface type, constant goal fields, goal field -> blackboard key) that a leaf made
+        with these arguments sends: validation checks them without making the leaf."""
+        return action_type, dict(goal or {}), dict(goal_from_blackboard or {})
 
     def _new_request(self):
         return self.interface_type.Goal()
@@ -444,7 +451,6 @@ class ActionClient(RemoteLeaf):
             handle.cancel_goal_async().add_done_callback(partial(self._on_cancel_answer, attempt))
         else:
             self.feedback_message = "goal accepted"
-            self._wake()
 
     def _on_feedback(self, attempt, message):
         attempt.heard_at = time.monotonic()
@@ -462,7 +468,8 @@ class ActionClient(RemoteLeaf):
             self._event("feedback", goal_id=attempt.id_hex, count=attempt.feedback_count,
                         summary=self.feedback_message, feedback=to_data(message.feedback))
             attempt.feedback_count = 0
-        self._wake()
+        if "feedback" in self.outputs:
+            self._wake()
 
     def _on_result(self, attempt, future):
         if attempt.finished:            # a result asked for twice arrives twice
@@ -567,10 +574,15 @@ class NavigateTo(ActionClient):
 
     def __init__(self, name, x=0.0, y=0.0, yaw=0.0, frame="map", pose_key=None,
                  action_name="navigate_to_pose", action_type="mission_interfaces/action/NavigateToPose", **kwargs):
-        goal = {} if pose_key else {"pose": _pose_stamped(x, y, yaw, frame)}
+        _, goal, from_blackboard = self.request_of(x, y, yaw, frame, pose_key, action_type)
         kwargs.setdefault("result_check", error_code_zero())
-        super().__init__(name, action_type, action_name, goal=goal,
-                         goal_from_blackboard={"pose": pose_key} if pose_key else None, **kwargs)
+        super().__init__(name, action_type, action_name, goal=goal, goal_from_blackboard=from_blackboard, **kwargs)
+
+    @staticmethod
+    def request_of(x=0.0, y=0.0, yaw=0.0, frame="map", pose_key=None,
+                   action_type="mission_interfaces/action/NavigateToPose", **_):
+        goal = {} if pose_key else {"pose": _pose_stamped(x, y, yaw, frame)}
+        return action_type, goal, {"pose": pose_key} if pose_key else {}
 
     def convert(self, path, value):
         if path == "pose" and isinstance(value, dict) and "x" in value:
@@ -588,12 +600,17 @@ class FollowTrajectory(ActionClient):
 
     def __init__(self, name, joint_names, points, action_name="follow_joint_trajectory",
                  action_type="mission_interfaces/action/FollowJointTrajectory", **kwargs):
+        _, goal, _ = self.request_of(joint_names, points, action_type)
+        kwargs.setdefault("result_check", error_code_zero())
+        super().__init__(name, action_type, action_name, goal=goal, **kwargs)
+
+    @staticmethod
+    def request_of(joint_names, points, action_type="mission_interfaces/action/FollowJointTrajectory", **_):
         trajectory = {"joint_names": list(joint_names), "points": [
             {"positions": [float(p) for p in positions],
              "time_from_start": {"sec": int(t), "nanosec": int(round((t - int(t)) * 1e9))}}
             for t, positions in points]}
-        kwargs.setdefault("result_check", error_code_zero())
-        super().__init__(name, action_type, action_name, goal={"trajectory": trajectory}, **kwargs)
+        return action_type, {"trajectory": trajectory}, {}
 
 
 class MoveArm(ActionClient):
@@ -603,10 +620,16 @@ class MoveArm(ActionClient):
                  action_type="mission_interfaces/action/MoveArm", **kwargs):
         if (named_pose is None) == (joints is None):
             raise ValueError(f"{name}: give named_pose or joints, exactly one")
+        _, goal, _ = self.request_of(named_pose, joints, velocity_scaling, action_type)
+        kwargs.setdefault("result_check", error_code_zero())
+        super().__init__(name, action_type, action_name, goal=goal, **kwargs)
+
+    @staticmethod
+    def request_of(named_pose=None, joints=None, velocity_scaling=1.0,
+                   action_type="mission_interfaces/action/MoveArm", **_):
         goal = {"velocity_scaling": float(velocity_scaling)}
         if named_pose is not None:
             goal["named_pose"] = named_pose
         else:
-            goal.update(joint_names=list(joints), positions=[float(v) for v in joints.values()])
-        kwargs.setdefault("result_check", error_code_zero())
-        super().__init__(name, action_type, action_name, goal=goal, **kwargs)
+            goal.update(joint_names=list(joints or {}), positions=[float(v) for v in (joints or {}).values()])
+        return action_type, goal, {}

@@ -94,7 +94,8 @@ class SetBlackboard(_BlackboardUser):
 
 class Wait(UsesMissionTime, py_trees.behaviour.Behaviour):
     """RUNNING for ``duration`` seconds of mission time after it starts (time while the mission is
-    paused does not count), then SUCCESS. Never blocks a tick."""
+    paused does not count), then SUCCESS. Never blocks a tick: while RUNNING it asks the host to
+    tick it when the time is up (``wake_in``)."""
 
     def __init__(self, name: str, duration: float, clock=None):
         super().__init__(name)
@@ -122,6 +123,7 @@ class Wait(UsesMissionTime, py_trees.behaviour.Behaviour):
         if remaining <= 0:
             self.feedback_message = ""      # nothing is left once it has waited
             return Status.SUCCESS
+        self.wake_in(remaining)
         # Whole seconds: a message that changed every tick would make every tick a tree change
         # (a snapshot published, a redraw) for nothing a person could read.
         seconds = math.ceil(remaining)

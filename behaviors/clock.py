@@ -53,11 +53,20 @@ class MissionClock:
 
 class UsesMissionTime:
     """Mixin for behaviours that count mission time: ``self.clock()`` is the host's
-    :class:`MissionClock` once ``setup(clock=...)`` ran, ``time.monotonic`` before (or without)."""
+    :class:`MissionClock` once ``setup(clock=...)`` ran, ``time.monotonic`` before (or without).
+    ``wake_in(seconds)`` asks the host (``setup(wake_at=...)``) to tick the behaviour when that much
+    mission time has passed, so a wait, a timeout or a backoff ends then, not at a later tick."""
 
     clock = staticmethod(time.monotonic)
+    _wake_at = staticmethod(lambda deadline: None)
 
     def setup(self, **kwargs):
         if kwargs.get("clock") is not None:
             self.clock = kwargs["clock"]
+        if kwargs.get("wake_at") is not None:
+            self._wake_at = kwargs["wake_at"]
         super().setup(**kwargs)
+
+    def wake_in(self, seconds: float):
+        # Mission time runs at wall speed while the mission runs (a paused mission is not ticked).
+        self._wake_at(time.monotonic() + seconds)

@@ -82,6 +82,7 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
             remaining = self._resume_at - self.clock()
             if remaining > 0:
                 self.feedback_message = f"attempt {self.attempt} failed; retrying in {remaining:.1f} s"
+                self.wake_in(remaining)
                 self.status = Status.RUNNING
                 yield self
                 return
@@ -113,6 +114,8 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
         delay *= 1.0 + self._random.uniform(-self.jitter, self.jitter)
         self.delays.append(delay)
         self._resume_at = self.clock() + delay
+        if delay > 0:           # else the host ticks again at once: this tick made progress
+            self.wake_in(delay)
         self.feedback_message = f"attempt {self.attempt} failed ({reason}); retrying in {delay:.1f} s"
         return Status.RUNNING
 
@@ -177,6 +180,8 @@ class Timeout(UsesMissionTime, Decorator):
         # Whole seconds: a text that changed every tick would make every tick a tree change.
         self.feedback_message = f"{math.ceil(max(0.0, self._deadline - self.clock()))} s left" \
             if child == Status.RUNNING else ""
+        if child == Status.RUNNING:
+            self.wake_in(self._deadline - self.clock())
         return child
 
 

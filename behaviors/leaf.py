@@ -4,6 +4,8 @@ host (the executive, a test) passes to ``setup``:
 
 - ``node``: the rclpy node (required);
 - ``wake``: called when a response, feedback or result arrives, so the host can tick at once;
+- ``wake_at``: ``wake_at(deadline)`` (``time.monotonic()`` s) asks to be ticked by then (while
+  the server is not discovered yet, every DISCOVERY_POLL);
 - ``events``: ``events(behaviour, name, data)`` for each goal or call event (sent, accepted,
   feedback summary, result, cancel), for run logs;
 - ``clients``: a :class:`ClientPool` to share clients with earlier and later trees on the node;
@@ -86,8 +88,33 @@ def release(root):
         behaviour.blackboards = []
 
 
+def check_request(kind: str, interface_type, fields: dict, fields_from_blackboard=()):
+    """(interface class, request) for what a leaf of ``kind`` ("action" or "srv") sends:
+    ``interface_type`` (class or 'pkg/kind/Name') imported, ``fields`` filled into a new goal or
+    request, every blackboard field path checked. One message is built, no behaviour: validation
+    and :meth:`RemoteLeaf.validate` both check through here.
+
+    Raises InterfaceError: ``field`` is empty for a type that is not installed, else the path of
+    the field that does not fit."""
+    cls = import_type(interface_type, kind) if isinstance(interface_type, str) else interface_type
+    request = cls.Goal() if kind == "action" else cls.Request()
+    fill(request, fields)
+    for path in fields_from_blackboard:
+        check_path(request, path)
+    return cls, request
+
+
 def _no_events(behaviour, name, data):
     pass
+
+
+def _no_deadline(deadline):
+    pass
+
+
+# While its server is not discovered yet, a leaf asks to be ticked this often (``wake_at``): DDS
+# discovery has no callback to wake the tree, and a first goal should not wait for a tick period.
+DISCOVERY_POLL = 0.01   # s
 
 
 class RemoteLeaf(py_trees.behaviour.Behaviour):
@@ -118,11 +145,13 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         self.client = None
         self.failure = None
         self._wake = lambda: None
+        self._wake_at = _no_deadline
         self._events = _no_events
         self._book = GoalBook()
         self._halt_timeout = 10.0
         self._owns_client = True
         self._waiting_since = 0.0
+        self._constant_request = None
 
     # -- for subclasses ----------------------------------------------------------------------
     def _new_request(self):
@@ -145,12 +174,11 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         Raises InterfaceError: ``field`` is empty for a type that is not installed, else the path
         of the field that does not fit.
         """
-        if isinstance(self.interface_type, str):
-            self.interface_type = import_type(self.interface_type, self.KIND)
-        request = self._new_request()
-        fill(request, self.fields)
-        for path in self.fields_from_blackboard:
-            check_path(request, path)
+        self.interface_type, request = check_request(self.KIND, self.interface_type, self.fields,
+                                                     self.fields_from_blackboard)
+        # Nothing to fill in when it is sent: this very message is sent each time (rclpy
+        # serialises it at once and keeps no reference that could see a later change).
+        self._constant_request = None if self.fields_from_blackboard else request
 
     def setup(self, **kwargs):
         """Create the client. Raises InterfaceError naming a field that does not fit the type."""
@@ -159,6 +187,7 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         except KeyError:
             raise KeyError(f"{self.name}: setup() needs node=<rclpy node>") from None
         self._wake = kwargs.get("wake") or (lambda: None)
+        self._wake_at = kwargs.get("wake_at") or _no_deadline
         self._events = kwargs.get("events") or _no_events
         self._book = kwargs.get("goals") or self._book
         self._halt_timeout = float(kwargs.get("halt_timeout") or self._halt_timeout)
@@ -192,6 +221,7 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
             return None
         if time.monotonic() - self._waiting_since < self.server_timeout:
             self.feedback_message = f"waiting for {self.resolved_name()}"
+            self._wake_at(time.monotonic() + DISCOVERY_POLL)
             return Status.RUNNING
         kind = "action server" if self.KIND == "action" else "service"
         return self._fail(failures.SERVER_UNAVAILABLE,
@@ -199,6 +229,8 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
 
     def _build_request(self):
         """The request message, or None after recording an invalid_goal failure."""
+        if self._constant_request is not None:
+            return self._constant_request
         request = self._new_request()
         fill(request, self.fields)
         for path, key in self.fields_from_blackboard.items():

@@ -66,6 +66,12 @@ class ServiceClient(RemoteLeaf):
         self._called_at = 0.0
         self.response = None
 
+    @staticmethod
+    def request_of(service_type, request=None, request_from_blackboard=None, **_):
+        """(interface type, constant request fields, field -> blackboard key) that a leaf made
+        with these arguments sends: validation checks them without making the leaf."""
+        return service_type, dict(request or {}), dict(request_from_blackboard or {})
+
     def _new_request(self):
         return self.interface_type.Request()
 
@@ -128,10 +134,18 @@ class HealthCheck(ServiceClient):
     def __init__(self, name, service_name="health_check", **kwargs):
         super().__init__(name, "std_srvs/srv/Trigger", service_name, **kwargs)
 
+    @staticmethod
+    def request_of(**_):
+        return "std_srvs/srv/Trigger", {}, {}
+
 
 class Calibrate(ServiceClient):
     """Call ``calibrate`` (std_srvs/SetBool) with data=true, or data=false with ``reset=True``."""
 
     def __init__(self, name, reset=False, service_name="calibrate", **kwargs):
         kwargs.setdefault("call_timeout", 30.0)
-        super().__init__(name, "std_srvs/srv/SetBool", service_name, request={"data": not reset}, **kwargs)
+        super().__init__(name, "std_srvs/srv/SetBool", service_name, request=self.request_of(reset)[1], **kwargs)
+
+    @staticmethod
+    def request_of(reset=False, **_):
+        return "std_srvs/srv/SetBool", {"data": not reset}, {}

@@ -1,8 +1,8 @@
 """Action overhead: a mission of 200 sequential navigate goals against a sim server that succeeds
 at once, against a plain rclpy client sending the same 200 goals (same process, same server)."""
-import tempfile
 import time
 
+from bench import common
 from bench.common import line, median
 
 GOALS = 200
@@ -50,20 +50,13 @@ def executive_run(node, executor, robot) -> float:
 
 def run():
     import rclpy
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.parameter import Parameter
 
     from executive.tools.launcher import SimProcess
-    from executive.node import ExecutiveNode
 
     sim = SimProcess("bench_overhead", config=SIM_CONFIG)
     rclpy.init()
     try:
-        node = ExecutiveNode("bench_overhead_executive", serve=False, parameter_overrides=[
-            Parameter("log_dir", value=tempfile.mkdtemp(prefix="bench_logs_"))])
-        node.get_logger().set_level(rclpy.logging.LoggingSeverity.WARN)
-        executor = SingleThreadedExecutor()
-        executor.add_node(node)
+        node, executor = common.executive("bench_overhead_executive")
         action = sim.name("navigate_to_pose")
         raw_rclpy(node, executor, action, 20)              # warm up both: discovery, first goals
         executive_run(node, executor, sim.namespace)

@@ -54,7 +54,9 @@ class Probe:
         result = cancel()
         self.wait(result)
         nav = self.navigation()
-        assert nav.get("cancel_requests", 0) == before + 1 and nav["active"] == 0, nav
+        # The executive may ask again (a cancel by goal id too, see behaviors/actions.py): the sim
+        # keeps the time of the last request, so a second one only makes the figure larger.
+        assert nav.get("cancel_requests", 0) >= before + 1 and nav["active"] == 0, nav
         return nav["last_cancel_request"] - started
 
 

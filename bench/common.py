@@ -28,3 +28,22 @@ def line(name: str, ours: float, baseline: float, unit: str, target: float = Non
     ratio = ours / baseline if baseline else float("inf")
     verdict = "" if target is None else ("  (target <= %.2f: %s)" % (target, "met" if ratio <= target else "MISSED"))
     return f"{name:44} {ours:10.3f} {unit:3} vs baseline {baseline:10.3f} {unit:3}  ratio {ratio:5.2f}{verdict}"
+
+
+def executive(name: str):
+    """(ExecutiveNode without an action server, its SingleThreadedExecutor) in this process, logging
+    runs to a fresh temporary directory and only warnings to the console; rclpy must be initialised."""
+    import tempfile
+
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    from executive.node import ExecutiveNode
+
+    node = ExecutiveNode(name, serve=False, parameter_overrides=[
+        Parameter("log_dir", value=tempfile.mkdtemp(prefix="bench_logs_"))])
+    node.get_logger().set_level(rclpy.logging.LoggingSeverity.WARN)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    return node, executor

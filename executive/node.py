@@ -1,8 +1,11 @@
 """The executive node: runs one mission at a time on a py_trees tree.
 
-The tree is ticked by a timer at ``tick_rate`` (an rcl timer keeps its phase, so late ticks do
-not accumulate drift) and also at once whenever a leaf's goal is answered, sends feedback or
-finishes: leaves get ``wake`` in ``setup``, which triggers a guard condition. Everything runs on
+The tree is ticked at once whenever something happens that it waits for, and runs until nothing
+can progress without an outside event (see ``_tick``): leaves get ``wake`` in ``setup`` (called
+when a goal is answered, sends feedback or finishes; it triggers a guard condition) and
+``wake_at(deadline)`` (a wait, a retry's backoff or a timeout ending: a one-shot timer). A timer at
+``tick_rate`` ticks a running mission as well, for what leaves poll (a server that vanished, a goal
+timeout); it is off while no mission runs, so an idle executive costs nothing. Everything runs on
 one single-threaded executor, so leaves, the tick and the action server share state without locks.
 
 Parameters: ``missions_dir`` (searched before the package's missions), ``tick_rate`` (Hz, 10),
@@ -17,6 +20,7 @@ Interfaces: ``execute_mission`` (ExecuteMission action, see executive/server.py)
 ``~/resume`` (std_srvs/Trigger), ``~/tree_snapshots`` (TreeSnapshot, latched; after a tick that
 changed the tree, at most every SNAPSHOT_PERIOD).
 """
+import math
 import pathlib
 import signal
 import sys
@@ -35,6 +39,7 @@ from std_srvs.srv import Trigger
 from behaviors.leaf import ClientPool
 from behaviors.messages import InterfaceError
 from executive import paths, run as runs, snapshots
+from executive.language.cache import MissionCache
 from executive.language.compiler import compile_mission, seed_blackboard
 from executive.language.errors import MissionError, MissionInvalid
 from executive.language.resolve import parse_overrides, resolve, resolve_text
@@ -64,6 +69,11 @@ EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHAB
               runs.INTERRUPTED: 130, runs.ERROR: 4}
 RESULT_DELIVERY_TIMEOUT = 3.0   # s an exiting executive keeps serving for its last results to go out
 SNAPSHOT_PERIOD = 0.05     # s: the most often ~/tree_snapshots is published
+# The guard on immediate re-ticks: after this many ticks in a row that made progress, or this much
+# time, the tick yields to the executor (and wakes itself again) so that a loop of instant
+# behaviours cannot starve service calls, cancels and results waiting to be served.
+MAX_RETICKS = 32
+RETICK_BUDGET = 0.005      # s
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
 
 
@@ -81,6 +91,7 @@ class ExecutiveNode(Node):
         self.viewer = None
         self.client_pool = ClientPool()
         self._faults_logged = set()
+        self._missions = MissionCache()
         super().__init__(node_name, **kwargs)
         for name, (default, description) in PARAMETERS.items():
             self.declare_parameter(name, default, ParameterDescriptor(description=description))
@@ -102,7 +113,10 @@ class ExecutiveNode(Node):
             self.tree.visitors.append(self._observer)
         self.listeners = []             # callables(run) told after every tick and state change
         self._wake_guard = self.create_guard_condition(self._tick)
-        self._timer = self.create_timer(1.0 / self._param("tick_rate"), self._tick)
+        self._timer = self.create_timer(1.0 / self._param("tick_rate"), self._tick, autostart=False)
+        self._deadline = None           # the earliest time a leaf asked to be ticked at (monotonic s)
+        self._ticking = False
+        self._deadline_timer = self.create_timer(1.0, self._on_deadline, autostart=False)
         self._last_update = 0.0
         self._last_snapshot = 0.0
         self._snapshot_due = False
@@ -154,21 +168,50 @@ class ExecutiveNode(Node):
 
     # -- running missions -----------------------------------------------------------------------
     def wake(self):
-        """Tick as soon as the executor is free (leaves call this when something arrives)."""
+        """Tick as soon as the executor is free."""
         self._wake_guard.trigger()
+
+    def _leaf_wake(self):
+        """What leaves call when something arrived that the tree may move on with (a result, a
+        rejection): they call it last in their callback, on this executor's thread, so the tree is
+        ticked right there, saving the executor round a guard condition would cost per goal. Called
+        during a tick (which leaves do not do), it falls back to the guard condition."""
+        if self._ticking:
+            self.wake()
+        else:
+            self._tick()
+
+    def wake_at(self, deadline: float):
+        """Tick at ``deadline`` (``time.monotonic()`` seconds) at the latest: the one-shot timer is
+        set to the earliest deadline asked for. Leaves still waiting ask again on every tick."""
+        if self._deadline is not None and self._deadline <= deadline:
+            return
+        self._deadline = deadline
+        delay = max(0.0, deadline - time.monotonic())
+        self._deadline_timer.timer_period_ns = max(1, math.ceil(delay * 1e9))
+        self._deadline_timer.reset()
+
+    def _on_deadline(self):
+        self._deadline_timer.cancel()
+        self._deadline = None
+        self._tick()
 
     @property
     def busy(self) -> bool:
         return self.run is not None and not self.run.done
 
     def load(self, mission: str, overrides=()):
-        """(Mission, py_trees root) for a mission name, path or YAML text; raises MissionInvalid."""
-        missions_dir = self._param("missions_dir")
-        values = parse_overrides(overrides)
+        """(Mission, py_trees root) for a mission name, path or YAML text; raises MissionInvalid.
+        The model is kept by content (executive/language/cache.py); the tree is new each time."""
+        overrides = tuple(overrides)
         if is_mission_text(mission):
-            model = resolve_text(mission, pathlib.Path(missions_dir or paths.missions_dir()), values)
+            root = pathlib.Path(self._param("missions_dir") or paths.missions_dir())
+            model = self._missions.get(("text", mission, str(root), overrides),
+                                       lambda: resolve_text(mission, root, parse_overrides(overrides)))
         else:
-            model = resolve(self.find(mission), values)
+            path = self.find(mission)
+            model = self._missions.get(("file", str(path), overrides),
+                                       lambda: resolve(path, parse_overrides(overrides)))
         return model, compile_mission(model)
 
     def find(self, mission: str) -> pathlib.Path:
@@ -193,8 +236,8 @@ class ExecutiveNode(Node):
                               node_name=self.get_fully_qualified_name())
         run.halt_timeout = self._param("halt_timeout")
         try:
-            py_trees.trees.setup(root, timeout=self._param("setup_timeout"), node=self, wake=self.wake,
-                                 clients=self.client_pool, **run.setup_kwargs())
+            py_trees.trees.setup(root, timeout=self._param("setup_timeout"), node=self, wake=self._leaf_wake,
+                                 wake_at=self.wake_at, clients=self.client_pool, **run.setup_kwargs())
         except (InterfaceError, KeyError, ValueError) as exc:
             result = runs.invalid([f"{model.file}: {exc}"])
             run.halt(str(exc), 0.0, runs.INVALID)
@@ -204,6 +247,7 @@ class ExecutiveNode(Node):
         seed_blackboard(model)
         self.get_logger().info(f"running mission {model.name} (log {run.log.path})")
         self._publish_snapshot(run)     # the latched topic never offers the previous run as current
+        self._timer.reset()             # the periodic tick runs while a mission does
         self.wake()
         return run
 
@@ -282,7 +326,7 @@ class ExecutiveNode(Node):
     # -- the tick -------------------------------------------------------------------------------
     def _tick(self):
         try:
-            self._tick_once()
+            self._tick_until_idle()
         except Exception:
             self.report_fault("ticking the mission")
             run = self.run
@@ -294,25 +338,47 @@ class ExecutiveNode(Node):
                     run.abandon(runs.RunResult(runs.ERROR, message="internal error (logged by the executive)"))
                 self._after(run, changed=True)
 
-    def _tick_once(self):
+    def _tick_until_idle(self):
+        """Tick the mission until nothing can progress without an outside event.
+
+        A tick made progress when a behaviour reached a terminal status it was not shown with, or
+        a loop (repeat, retry) saw its child end and runs it again (``MissionRun.observe``): the
+        next tick may then do more, so it follows at once instead of a tick period later. The guard
+        (MAX_RETICKS, RETICK_BUDGET) only spreads such ticks over executor rounds; each tick is the
+        same tick a slower host would make, so outcomes do not change."""
         run = self.run
         if run is None or run.done:
+            self._timer.cancel()        # idle: no periodic tick
             return
+        if not run.paused and self._timer.is_canceled():     # resumed, or halted while paused
+            self._timer.reset()
         if run.state == runs.HALTING:
             if run.poll_halt():
                 self._after(run, changed=True)
             return
         if run.paused:
+            # Nothing to tick: no periodic tick, only a wake-up for the listeners' feedback.
+            self._timer.cancel()
+            self.wake_at(time.monotonic() + FEEDBACK_PERIOD)
             self._after(run, changed=False)
             return
         if self._tree_visitors:
             # py_trees_ros publishes its snapshot streams from the tree's handlers; our visitor
             # shows the run each behaviour as it is ticked.
             self._observer.run_ = run
-            self.tree.tick()
-            changed = run.after_tick()
+
+            def tick_once():
+                self.tree.tick()
+                return run.after_tick()
         else:
-            changed = run.tick()        # BehaviourTree.tick() also walks the whole tree for visitors
+            tick_once = run.tick        # BehaviourTree.tick() also walks the whole tree for visitors
+        self._ticking = True
+        try:
+            changed, more = run.tick_until_idle(tick_once, MAX_RETICKS, RETICK_BUDGET)
+        finally:
+            self._ticking = False
+        if more:
+            self.wake()                 # after the callbacks that waited meanwhile
         self._after(run, changed)
 
     def _after(self, run, changed: bool):

@@ -19,11 +19,13 @@ option of a failed fallback, in order); see :func:`behaviors.failures.causes`.
 **Time.** The run's :class:`~behaviors.clock.MissionClock` stops while the run is paused, so
 timeouts, waits and retry backoff count only unpaused time; pause spans are in the log.
 """
+import math
 import time
 from dataclasses import dataclass, field
 
 import py_trees
 from py_trees.common import Status
+from py_trees.decorators import Decorator
 
 from behaviors import failures
 from behaviors.clock import MissionClock
@@ -38,6 +40,7 @@ RUNNING, PAUSED, HALTING, DONE = "running", "paused", "halting", "done"
 # Shown statuses (names as in the log, the snapshots' BehaviorState and the views).
 SHOWN = ("INVALID", "RUNNING", "SUCCESS", "FAILURE", "HALTED", "SKIPPED")
 BLACKBOARD_EVENT_PERIOD = 1.0   # s: the most often one key's changes are logged, between checkpoints
+TERMINAL = (Status.SUCCESS, Status.FAILURE)
 
 
 @dataclass
@@ -144,6 +147,8 @@ class MissionRun:
         self._blackboard_due = {}       # key -> value changed but not logged yet (rate limit)
         self._completed = set()         # leaves that finished at least once
         self._remote = [b for b in self.behaviours if hasattr(b, "open_goals")]
+        self._ended_in_tick = set()     # ids of behaviours the current tick visited that ended
+        self.progressed = False         # the last tick made progress (see observe)
         self._write("run_started", mission=mission.name, file=mission.file, parameters=mission.parameters,
                     run_id=self.run_id, goal_id=goal_id, node=node_name, process=process_identity(),
                     tree=self.structure())
@@ -225,12 +230,47 @@ class MissionRun:
             self.observe(behaviour)
         return self.after_tick()
 
+    def tick_until_idle(self, tick_once=None, max_ticks: int = 1, budget: float = math.inf) -> tuple:
+        """Tick until nothing can progress without an outside event (see :meth:`observe`), for at
+        most ``max_ticks`` ticks and ``budget`` seconds. ``tick_once()`` (default :meth:`tick`)
+        ticks once and returns whether something changed. Returns ``(changed, more)``: whether a
+        status or feedback message changed, and whether the last tick made progress that the bounds
+        cut short (the host ticks again soon, after serving what waits meanwhile). ``max_ticks=1``
+        is the classic one tick per round."""
+        tick_once = tick_once or self.tick
+        changed = False
+        started = time.monotonic()
+        for _ in range(max_ticks):
+            changed = tick_once() or changed
+            if not self.progressed or self.state != RUNNING:
+                return changed, False
+            if time.monotonic() - started > budget:
+                break
+        return changed, True
+
     def begin_tick(self):
         """A tick of the tree begins (called by :meth:`tick`, or a tree visitor's initialise)."""
         self.failures.ticks += 1
+        self._ended_in_tick.clear()
+        self.progressed = False
 
     def observe(self, behaviour):
-        """A behaviour was just ticked (called in tick order, by :meth:`tick` or a tree visitor)."""
+        """A behaviour was just ticked (called in tick order, by :meth:`tick` or a tree visitor).
+
+        The tick made progress, so that ticking again at once may do more, when a behaviour
+        reached a terminal status it was not shown with (its parent, or a condition reading what
+        it wrote, moves on in the next tick), or when a decorator is still RUNNING after its child
+        ended in this tick: a loop (repeat, retry) that runs the child again. A condition that keeps
+        its result, a leaf that sent a request or waits for one, a retry waiting out its backoff:
+        none is progress; the tree then sleeps until a callback, a deadline or the periodic tick."""
+        status = behaviour.status
+        if status in TERMINAL:
+            self._ended_in_tick.add(behaviour.id)
+            if self._shown.get(behaviour.id) != status.name:
+                self.progressed = True
+        elif status == Status.RUNNING and isinstance(behaviour, Decorator) and \
+                behaviour.decorated.id in self._ended_in_tick:
+            self.progressed = True
         if behaviour.id in self._index:
             self.failures.observe(behaviour)
             if behaviour.status != Status.INVALID:

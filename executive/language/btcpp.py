@@ -13,9 +13,7 @@ import re
 import xml.etree.ElementTree as ET
 from xml.parsers import expat
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-
+from executive.language import loader
 from executive.language.errors import MissionError, MissionInvalid
 from executive.language.kinds import KINDS
 from executive.language.model import Mission, Node, is_bb_ref
@@ -75,14 +73,12 @@ def _parse(text, filename):
 
 
 def _mapping(line, col):
-    m = CommentedMap()
-    m._yaml_set_line_col(line - 1, col)
-    return m
+    """A document mapping at expat's (1-based line, 0-based column)."""
+    return loader.Mapping(start=(line, col + 1))
 
 
 def _put(mapping, key, value, line, col):
-    mapping[key] = value
-    mapping._yaml_set_kv_line_col(key, [line - 1, col, line - 1, col])
+    mapping.put(key, value, (line, col + 1))
 
 
 def _value(text):
@@ -90,8 +86,8 @@ def _value(text):
     if port:
         return {"bb": port[1]}
     try:
-        value = YAML(typ="safe").load(text)
-    except Exception:
+        value = loader.value(text)
+    except MissionInvalid:
         return text
     return text if value is None and text.strip() else value
 
@@ -127,10 +123,8 @@ def _node(element, errors, filename):
         _put(body, "params", params, element.line, element.col)
     children = [_node(c, errors, filename) for c in element.children]
     if KINDS.get(kind) and KINDS[kind].category == "composite":
-        seq = CommentedSeq(children)
-        seq._yaml_set_line_col(element.line - 1, element.col)
-        for i, child in enumerate(element.children):
-            seq._yaml_set_idx_line_col(i, [child.line - 1, child.col])
+        seq = loader.Sequence(children, start=(element.line, element.col + 1))
+        seq.items_at = [(child.line, child.col + 1) for child in element.children]
         _put(body, "children", seq, element.line, element.col)
     elif KINDS.get(kind) and KINDS[kind].category == "decorator" and len(children) == 1:
         _put(body, "child", children[0], element.children[0].line, element.children[0].col)
@@ -143,12 +137,12 @@ def _node(element, errors, filename):
     return node
 
 
-def load(path) -> CommentedMap:
+def load(path) -> loader.Mapping:
     text = open(path, encoding="utf-8").read()
     return loads(text, str(path))
 
 
-def loads(text, filename="<mission>") -> CommentedMap:
+def loads(text, filename="<mission>") -> loader.Mapping:
     root = _parse(text, filename)
     errors = []
     trees = [e for e in root.children if e.tag == "BehaviorTree"] if root.tag == "root" else []

@@ -6,6 +6,7 @@ from py_trees.common import ParallelPolicy
 
 from behaviors import actions, basics, decorators, services
 from behaviors.basics import Check
+from behaviors.leaf import check_request
 from executive.language.model import Mission, Node, bb_key, is_bb_ref
 
 
@@ -63,58 +64,73 @@ def _action_options(f):
                 wait_for_cancelled=f.get("wait_for_cancelled", True))
 
 
-def _navigate(node, _):
+def _navigate(node):
     f = node.fields
     pose = f["pose"]
     common = dict(action_name=remote_name(node, "action"), action_type=f["type"], **_action_options(f))
     if is_bb_ref(pose):
-        return actions.NavigateTo(node.name, pose_key=bb_key(pose["bb"]), **common)
-    return actions.NavigateTo(node.name, x=pose["x"], y=pose["y"], yaw=pose.get("yaw", 0.0),
-                              frame=pose.get("frame", "map"), **common)
+        return dict(pose_key=bb_key(pose["bb"]), **common)
+    return dict(x=pose["x"], y=pose["y"], yaw=pose.get("yaw", 0.0), frame=pose.get("frame", "map"), **common)
 
 
-def _follow_trajectory(node, _):
+def _follow_trajectory(node):
     f = node.fields
-    return actions.FollowTrajectory(node.name, f["joints"], [(p["time"], p["positions"]) for p in f["points"]],
-                                    action_name=remote_name(node, "action"), action_type=f["type"],
-                                    **_action_options(f))
+    return dict(joint_names=f["joints"], points=[(p["time"], p["positions"]) for p in f["points"]],
+                action_name=remote_name(node, "action"), action_type=f["type"], **_action_options(f))
 
 
-def _move_arm(node, _):
+def _move_arm(node):
     f = node.fields
-    return actions.MoveArm(node.name, named_pose=f.get("pose"), joints=f.get("joints"),
-                           velocity_scaling=f["velocity_scaling"], action_name=remote_name(node, "action"),
-                           action_type=f["type"], **_action_options(f))
+    return dict(named_pose=f.get("pose"), joints=f.get("joints"), velocity_scaling=f["velocity_scaling"],
+                action_name=remote_name(node, "action"), action_type=f["type"], **_action_options(f))
 
 
-def _action(node, _):
+def _action(node):
     f = node.fields
     constants, from_bb = split_blackboard(f["goal"])
-    return actions.ActionClient(node.name, f["type"], remote_name(node, "action"), goal=constants,
-                                goal_from_blackboard=from_bb, result_check=_check(f.get("success")),
-                                **_action_options(f))
+    return dict(action_type=f["type"], action_name=remote_name(node, "action"), goal=constants,
+                goal_from_blackboard=from_bb, result_check=_check(f.get("success")), **_action_options(f))
 
 
 def _service_options(f):
     return dict(server_timeout=f["server_timeout"], call_timeout=f["timeout"], response_key=f.get("response"))
 
 
-def _service(node, _):
+def _service(node):
     f = node.fields
     constants, from_bb = split_blackboard(f["request"])
     success = _check(f["success"]) if "success" in f else services.SUCCESS_FIELD
-    return services.ServiceClient(node.name, f["type"], remote_name(node, "service"), request=constants,
-                                  request_from_blackboard=from_bb, success_check=success, **_service_options(f))
+    return dict(service_type=f["type"], service_name=remote_name(node, "service"), request=constants,
+                request_from_blackboard=from_bb, success_check=success, **_service_options(f))
 
 
-def _health_check(node, _):
-    return services.HealthCheck(node.name, service_name=remote_name(node, "service"), **_service_options(node.fields))
+def _health_check(node):
+    return dict(service_name=remote_name(node, "service"), **_service_options(node.fields))
 
 
-def _calibrate(node, _):
-    f = node.fields
-    return services.Calibrate(node.name, reset=f["reset"], service_name=remote_name(node, "service"),
-                              **_service_options(f))
+def _calibrate(node):
+    return dict(reset=node.fields["reset"], service_name=remote_name(node, "service"), **_service_options(node.fields))
+
+
+# Leaves that talk to a server: their class and the arguments a model node gives it.
+REMOTE = {
+    "navigate": (actions.NavigateTo, _navigate),
+    "follow_trajectory": (actions.FollowTrajectory, _follow_trajectory),
+    "move_arm": (actions.MoveArm, _move_arm),
+    "action": (actions.ActionClient, _action),
+    "health_check": (services.HealthCheck, _health_check),
+    "calibrate": (services.Calibrate, _calibrate),
+    "service": (services.ServiceClient, _service),
+}
+
+
+def check_interface(node: Node) -> None:
+    """Check a leaf's interface type and constant goal or request fields against the installed
+    interfaces, from the model alone: no behaviour is made (validation builds no second tree).
+    Raises InterfaceError (see :func:`behaviors.leaf.check_request`)."""
+    cls, arguments = REMOTE[node.kind]
+    interface_type, fields, from_blackboard = cls.request_of(**arguments(node))
+    check_request(cls.KIND, interface_type, fields, from_blackboard)
 
 
 def _condition(node, _):
@@ -149,13 +165,8 @@ BUILDERS = {
     "force_success": lambda n, c: decorators.ForceSuccess(n.name, c[0]),
     "force_failure": lambda n, c: decorators.ForceFailure(n.name, c[0]),
     "once": lambda n, c: D.OneShot(n.name, c[0], policy=py_trees.common.OneShotPolicy.ON_COMPLETION),
-    "navigate": _navigate,
-    "follow_trajectory": _follow_trajectory,
-    "move_arm": _move_arm,
-    "action": _action,
-    "health_check": _health_check,
-    "calibrate": _calibrate,
-    "service": _service,
+    **{kind: (lambda n, c, cls=cls, arguments=arguments: cls(n.name, **arguments(n)))
+       for kind, (cls, arguments) in REMOTE.items()},
     "wait": lambda n, c: basics.Wait(n.name, float(n.fields["seconds"])),
     "condition": _condition,
     "set": lambda n, c: basics.SetBlackboard(n.name, n.fields["key"], n.fields["value"]),

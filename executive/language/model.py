@@ -31,6 +31,7 @@ class Mission:
     blackboard: dict                # absolute key -> initial value
     root: Node
     files: list = field(default_factory=list)   # every file read, the mission's first
+    sources: dict = field(default_factory=dict, repr=False)    # path -> text of each file read from disk
 
     def nodes(self):
         stack = [self.root]

@@ -8,8 +8,6 @@ import functools
 import pathlib
 import re
 
-from jsonschema import Draft202012Validator
-from ruamel.yaml import YAML
 
 from executive.language import btcpp, loader, schema
 from executive.language.errors import MissionError, MissionInvalid, did_you_mean, format_path
@@ -23,8 +21,17 @@ CHECK = re.compile(r"^\s*(?P<path>[A-Za-z_/][\w/.\-]*)\s*(?P<op>==|!=|<=|>=|<|>|
 
 @functools.lru_cache(maxsize=None)
 def _field_validator(kind, name):
+    from jsonschema import Draft202012Validator     # only for a value that does not fit: not at start-up
+
     field_schema = schema.SCHEMA["$defs"][f"kind_{kind}"]["properties"][name]
     return Draft202012Validator({**field_schema, "$defs": schema.SCHEMA["$defs"]})
+
+
+def _field_errors(kind, name, value):
+    """jsonschema's errors of a field's value that came from a parameter (none, fast, when it fits)."""
+    if schema.fits(kind, name, value):
+        return []
+    return list(_field_validator(kind, name).iter_errors(value))
 
 
 def parse_check(text: str):
@@ -33,8 +40,8 @@ def parse_check(text: str):
     if not match:
         return None
     try:
-        value = YAML(typ="safe").load(match["value"])
-    except Exception:
+        value = loader.value(match["value"])
+    except MissionInvalid:
         return None
     return match["path"], match["op"].replace("not in", "not_in"), value
 
@@ -46,7 +53,12 @@ def parse_overrides(pairs) -> dict:
         name, sep, text = pair.partition("=")
         if not sep or not name.strip():
             raise MissionInvalid([MissionError("<parameters>", 0, 0, pair, "expected name=value")])
-        value = YAML(typ="safe").load(text) if text.strip() else ""
+        try:
+            value = loader.value(text, "<parameters>") if text.strip() else ""
+        except MissionInvalid as exc:
+            problem = exc.errors[0].message.removeprefix("not valid YAML: ")
+            raise MissionInvalid([MissionError("<parameters>", 0, 0, pair, f"the value is not YAML: {problem}",
+                                               "quote a string: -p 'name=\"text\"'")]) from None
         out[name.strip()] = value
     return out
 
@@ -62,11 +74,16 @@ class _Scope:
 
 
 class Resolver:
-    def __init__(self, missions_root=None):
+    """``check_interfaces=False`` leaves out checking leaves' goals against the installed interfaces
+    (it imports the message packages): ``mission run`` finds the robots to start that way first."""
+
+    def __init__(self, missions_root=None, check_interfaces=True):
         self.missions_root = pathlib.Path(missions_root).resolve() if missions_root else None
+        self.check_interfaces = check_interfaces
         self.errors = []
         self._docs = {}
         self._texts = {}    # path -> (text, name in errors) for missions given as text
+        self.sources = {}   # path -> text of every file read from disk (what a cache compares)
 
     # -- errors ----------------------------------------------------------------------------
     def _error(self, scope_or_file, doc, path, message, hint="", key=False):
@@ -84,7 +101,8 @@ class Resolver:
                 if text is not None:
                     doc = loader.loads(text, name)
                 else:
-                    doc = btcpp.load(path) if path.suffix == ".xml" else loader.load(path)
+                    text = self.sources[key] = loader.read(path)
+                    doc = btcpp.loads(text, key) if path.suffix == ".xml" else loader.loads(text, key)
             except MissionInvalid as exc:
                 self.errors.extend(exc.errors)
                 doc = None
@@ -117,7 +135,7 @@ class Resolver:
         if self.errors:
             raise MissionInvalid(self.errors)
         return Mission(str(doc["name"]), str(doc.get("description") or ""), file, params, board, root,
-                       files=list(self._docs))
+                       files=list(self._docs), sources=dict(self.sources))
 
     # -- parameters --------------------------------------------------------------------------
     def _parameters(self, file, doc, declared, given, path, given_at=None, inherited=None):
@@ -184,9 +202,9 @@ class Resolver:
         fields = self._substitute(scope, body, at)
         before = len(self.errors)
         for name, value in fields.items():
-            if value is body[name]:
-                continue    # unchanged: the schema pass checked it
-            for error in _field_validator(kind, name).iter_errors(value):
+            if value is body[name] or value == body[name]:
+                continue    # unchanged (a copy, no parameter in it): the schema pass checked it
+            for error in _field_errors(kind, name, value):
                 self._error(scope, scope.doc, at + [name] + list(error.absolute_path),
                             f"{value!r} (from a parameter) does not fit: {error.message}")
         if len(self.errors) > before:
@@ -237,8 +255,8 @@ class Resolver:
         for key_field in ("key", "feedback", "result", "response"):
             if isinstance(f.get(key_field), str):
                 f[key_field] = bb_key(f[key_field])
-        if "type" in f and interfaces and len(self.errors) == errors_before:
-            if isinstance(f.get("feedback_format"), str):      # first: building the leaf parses it
+        if "type" in f and interfaces and self.check_interfaces and len(self.errors) == errors_before:
+            if isinstance(f.get("feedback_format"), str):
                 self._check_feedback_format(scope, node, at)
             if len(self.errors) == errors_before:
                 self._check_interface(scope, node, at)
@@ -254,13 +272,11 @@ class Resolver:
 
     def _check_interface(self, scope, node, at):
         """The leaf's type must be installed and its constant goal/request fields must fit it."""
-        from behaviors.leaf import release
         from behaviors.messages import InterfaceError
         from executive.language import compiler
 
-        behaviour = compiler.build(node)
         try:
-            behaviour.validate()
+            compiler.check_interface(node)
         except InterfaceError as exc:
             if not exc.field:
                 self._error(scope, scope.doc, at + ["type"], exc.reason)
@@ -268,8 +284,6 @@ class Resolver:
                 section = "goal" if node.kind == "action" else "request"
                 self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
                             key=exc.unknown_field)
-        finally:
-            release(behaviour)
 
     def _pose(self, scope, name):
         """A named pose of the scope's file, parameters substituted, coordinates checked."""
@@ -395,8 +409,8 @@ def check_library(path, missions_root=None):
         raise MissionInvalid(resolver.errors)
 
 
-def resolve(path, overrides=None, missions_root=None) -> Mission:
-    return Resolver(missions_root).mission(path, overrides)
+def resolve(path, overrides=None, missions_root=None, check_interfaces=True) -> Mission:
+    return Resolver(missions_root, check_interfaces).mission(path, overrides)
 
 
 def resolve_text(text: str, missions_root, overrides=None, name: str = "<goal>") -> Mission:

@@ -5,10 +5,11 @@ errors turned into :class:`MissionError` with positions and plain words.
 ``python -m executive.language.schema > missions/schema.json`` regenerates it, and a test keeps the
 two equal. Scalars may also be ``${parameter}`` references, resolved after this pass.
 """
+import functools
 import json
 import sys
 
-from jsonschema import Draft202012Validator
+import jsonschema_rs
 
 from executive.language.errors import MissionError, did_you_mean, format_path
 from executive.language.kinds import COMMON, KINDS, PARAMETER_TYPES, TOP_LEVEL
@@ -123,13 +124,42 @@ def build() -> dict:
 
 
 SCHEMA = build()
-_VALIDATOR = Draft202012Validator(SCHEMA)
+# Compiled once, in Rust: it only says whether a document is valid (0.2 ms for 1,000 behaviours,
+# where jsonschema takes ~100 ms). Only an invalid document pays for jsonschema's detailed errors.
+_IS_VALID = jsonschema_rs.validator_for(SCHEMA).is_valid
+
+
+@functools.lru_cache(maxsize=None)
+def _field_is_valid(kind: str, field: str):
+    return jsonschema_rs.validator_for({"$ref": f"#/$defs/kind_{kind}/properties/{field}",
+                                        "$defs": SCHEMA["$defs"]}).is_valid
+
+
+def fits(kind: str, field: str, value) -> bool:
+    """Whether ``value`` is valid for ``field`` of a ``kind`` node (compiled once per field, ~1 ms).
+    False too when in doubt (what JSON cannot hold): the caller then asks jsonschema for errors."""
+    try:
+        return _field_is_valid(kind, field)(value)
+    except (ValueError, TypeError, OverflowError):
+        return False
+
+
+@functools.lru_cache(maxsize=None)
+def validator():
+    """jsonschema's validator of SCHEMA, whose errors carry what :func:`check` reports."""
+    from jsonschema import Draft202012Validator
+    return Draft202012Validator(SCHEMA)
 
 
 def check(doc, filename) -> list:
     """Every schema error of ``doc`` as MissionError, in document order."""
+    try:
+        if _IS_VALID(doc):
+            return []
+    except (ValueError, TypeError, OverflowError):     # what JSON cannot hold (a key that is not a string)
+        pass
     errors = []
-    for error in _VALIDATOR.iter_errors(doc):
+    for error in validator().iter_errors(doc):
         errors.extend(_translate(error, doc, filename))
     unique = {(e.line, e.column, e.path, e.message): e for e in errors}
     return sorted(unique.values(), key=lambda e: (e.line, e.column))

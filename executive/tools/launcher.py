@@ -112,11 +112,14 @@ class ChildProcess:
                                      env=env, start_new_session=True,
                                      preexec_fn=_child_setup(os.getpid(), self.blocks_stop_signals))
         self.lines = Lines(self.proc.stdout, self.label)
+        self._ready_timeout = timeout
         if wait_ready:
             self.wait_ready(timeout)
 
-    def wait_ready(self, timeout: float) -> None:
-        """Wait until the child prints READY; TimeoutError (child stopped) or RuntimeError (it exited)."""
+    def wait_ready(self, timeout: float = None) -> None:
+        """Wait until the child prints READY (default: the timeout it was started with); TimeoutError
+        (child stopped) or RuntimeError (it exited)."""
+        timeout = self._ready_timeout if timeout is None else timeout
         try:
             self.lines.until("READY", timeout)
         except TimeoutError:
@@ -170,17 +173,26 @@ class ChildProcess:
 
 
 class SimProcess(ChildProcess):
-    """``mission-sim`` in its own process."""
+    """``mission-sim`` in its own process: the robot ``namespace``, or with ``robots=N`` a fleet of
+    robot1..robotN in this one process (``namespaces`` lists them)."""
 
     program = "mission-sim"
     blocks_stop_signals = True
 
-    def __init__(self, namespace: str, *extra, config: dict = None, time_scale: float = 1.0,
-                 timeout: float = 20.0, env: dict = None, wrapper=(), wait_ready: bool = True):
+    def __init__(self, namespace: str = "", *extra, config: dict = None, time_scale: float = 1.0,
+                 timeout: float = 20.0, env: dict = None, wrapper=(), robots: int = 0, wait_ready: bool = True):
         """``wait_ready=False``: return once started; :meth:`wait_ready` waits for READY."""
         self.namespace = namespace.strip("/")
-        self.options = dict(extra=extra, config=config, time_scale=time_scale, env=env, wrapper=wrapper)
-        args = [*wrapper, str(BIN / "mission-sim"), "--namespace", self.namespace, "--time-scale", str(time_scale), *extra]
+        self.options = dict(extra=extra, config=config, time_scale=time_scale, env=env, wrapper=wrapper, robots=robots)
+        fleet = [f"robot{i}" for i in range(1, robots + 1)]
+        self.namespaces = ([self.namespace] if self.namespace or not robots else []) + fleet
+        args = [*wrapper, str(BIN / "mission-sim")]
+        if self.namespace or not robots:
+            args += ["--namespace", self.namespace]
+        if robots:
+            args += ["--robots", str(robots)]
+            timeout = max(timeout, 20.0 + 0.5 * robots)     # each robot's servers take a while to create
+        args += ["--time-scale", str(time_scale), *extra]   # extra last: it may hold --ros-args
         if config is not None:
             fd, self._config_path = tempfile.mkstemp(suffix=".yaml", prefix="sim_config_")
             with os.fdopen(fd, "w") as f:
@@ -189,20 +201,24 @@ class SimProcess(ChildProcess):
         self._start(args, timeout, env, wait_ready)
 
     def again(self, timeout: float = 20.0, wait_ready: bool = True) -> "SimProcess":
-        """A new sim of the same robot, started as this one was (e.g. after :meth:`kill`)."""
+        """A new sim of the same robot(s), started as this one was (e.g. after :meth:`kill`)."""
         options = dict(self.options)
         return SimProcess(self.namespace, *options.pop("extra"), timeout=timeout, wait_ready=wait_ready, **options)
 
     @property
     def label(self) -> str:
+        if len(self.namespaces) > 1:
+            return f"mission-sim {self.namespaces[0]}..{self.namespaces[-1]}"
         return f"mission-sim {self.namespace}"
 
     @property
     def node_name(self) -> str:
         return f"/{self.namespace}/robot_sim" if self.namespace else "/robot_sim"
 
-    def name(self, relative: str) -> str:
-        return f"/{self.namespace}/{relative}" if self.namespace else f"/{relative}"
+    def name(self, relative: str, robot: str = None) -> str:
+        """The absolute name of ``relative`` for ``robot`` (default: this process's first robot)."""
+        robot = self.namespaces[0] if robot is None else robot.strip("/")
+        return f"/{robot}/{relative}" if robot else f"/{relative}"
 
 
 class ExecutiveProcess(ChildProcess):

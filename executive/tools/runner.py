@@ -14,10 +14,11 @@ import tempfile
 import time
 
 from executive import paths
-from executive import run as runs
 from executive.language.errors import MissionInvalid
-from executive.node import EXIT_CODES
+from executive.tools.cli import EXIT_INVALID
 
+# executive.node and executive.run (rclpy, py_trees) are imported where needed, after the sims are
+# spawned: start-up overlaps their import with the sims' own.
 
 
 def robots_of(mission) -> list:
@@ -44,20 +45,24 @@ def _print_errors(errors):
         print(error, file=sys.stderr)
 
 
-def start_sims(namespaces, time_scale, config_file, out, options=()):
+def start_sims(namespaces, time_scale, config_file, fleet: int = 0, options=()):
+    """Spawn one ``mission-sim`` per namespace (with ``fleet`` N, robot1..robotN in one process),
+    with ``options`` (see :func:`sim_options`), without waiting for them: they start while this
+    process sets up. See :func:`wait_sims`."""
     from executive.tools.launcher import SimProcess
 
-    sims = []
-    try:
-        for namespace in namespaces:
-            extra = [*options, *(["--config", config_file] if config_file else [])]
-            sims.append(SimProcess(namespace, *extra, time_scale=time_scale))
-            print(f"simulated robot {namespace or '(no namespace)'} ready", file=out)
-    except (TimeoutError, RuntimeError):
-        for sim in sims:
-            sim.stop()
-        raise
+    extra = [*options, *(["--config", config_file] if config_file else [])]
+    sims = [SimProcess("", *extra, time_scale=time_scale, robots=fleet, wait_ready=False)] if fleet else []
+    sims += [SimProcess(namespace, *extra, time_scale=time_scale, wait_ready=False) for namespace in namespaces]
     return sims
+
+
+def wait_sims(sims, out):
+    """Wait until every sim serves; TimeoutError or RuntimeError (naming it) if one does not."""
+    for sim in sims:
+        sim.wait_ready()
+        for namespace in sim.namespaces:
+            print(f"simulated robot {namespace or '(no namespace)'} ready", file=out)
 
 
 def check_log_dir(log_dir) -> str:
@@ -79,34 +84,35 @@ def run(args) -> int:
     from executive.tools.cli import mission_file, overrides
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
+    sims = []
     try:
         path = mission_file(args.mission, args.missions_dir)
-        mission = resolve(path, overrides(args.param))
-    except MissionInvalid as exc:
-        _print_errors(exc.errors)
-        return EXIT_CODES[runs.INVALID]
-    problem = check_log_dir(args.log_dir)
-    if problem:         # before anything starts: a run without its log would lose what happened
-        print(f"mission run: {problem} (choose another with --log-dir)", file=sys.stderr)
-        return EXIT_CODES[runs.INVALID]
-    viewer = None
-    if getattr(args, "viewer", False):
-        viewer = open_viewer(args)      # before the sims: a taken port fails fast
-        if viewer is None:
-            return EXIT_CODES[runs.INVALID]
-    sims = []
-    if args.sim:
-        namespaces = [f"robot{i}" for i in range(1, args.robots + 1)] if args.robots else robots_of(mission)
+        # Everything but the leaves' interfaces first: that is enough to know the robots, and
+        # their sims then start while this process imports the message packages and rclpy.
+        mission = resolve(path, overrides(args.param), check_interfaces=False)
+        problem = check_log_dir(args.log_dir)
+        if problem:         # before anything starts: a run without its log would lose what happened
+            print(f"mission run: {problem} (choose another with --log-dir)", file=sys.stderr)
+            return EXIT_INVALID
+        viewer = None
+        if getattr(args, "viewer", False):
+            viewer = open_viewer(args)      # before the sims: a taken port fails fast
+            if viewer is None:
+                return EXIT_INVALID
+        if args.sim:
+            namespaces = [] if args.robots else robots_of(mission)
+            sims = start_sims(namespaces, args.time_scale or 1.0, args.sim_config, fleet=args.robots,
+                              options=sim_options(mission))
         try:
-            sims = start_sims(namespaces, args.time_scale or 1.0, args.sim_config, sys.stderr, sim_options(mission))
-        except (TimeoutError, RuntimeError) as exc:
-            print(f"mission run: could not start the simulated robots: {exc}", file=sys.stderr)
+            mission = resolve(path, overrides(args.param))
+        except MissionInvalid:
             if viewer is not None:
                 viewer.close()
-            # A sim that exits at once was given bad arguments; one that never gets ready is unreachable.
-            return EXIT_CODES[runs.INVALID if isinstance(exc, RuntimeError) else runs.UNREACHABLE]
-    try:
-        return _run_here(args, str(path), viewer)
+            raise
+        return _run_here(args, mission, viewer, sims)
+    except MissionInvalid as exc:
+        _print_errors(exc.errors)
+        return EXIT_INVALID
     finally:
         for sim in sims:
             sim.stop()
@@ -151,14 +157,18 @@ def _linger(args, executive, executor, viewer, signals):
         spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
 
 
-def _run_here(args, mission: str, viewer=None) -> int:
+def _run_here(args, mission, viewer=None, sims=()) -> int:
+    """Run the resolved ``mission`` on an executive node in this process, once ``sims`` (spawned,
+    starting meanwhile: importing rclpy and making the node overlap their start) serve."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from rclpy.signals import SignalHandlerOptions
 
+    from executive import run as runs
+    from executive.language.compiler import compile_mission
     from executive.tools.live import LiveView
-    from executive.node import ExecutiveNode
+    from executive.node import EXIT_CODES, ExecutiveNode
 
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     overrides = [Parameter("tick_rate", value=float(args.tick_rate)), Parameter("log_dir", value=args.log_dir or "")]
@@ -183,7 +193,13 @@ def _run_here(args, mission: str, viewer=None) -> int:
         print(f"viewer: {viewer.page_url}", flush=True)
     try:
         executive.recover_interrupted(executor)
-        started = executive.start(mission, args.param)
+        try:
+            wait_sims(sims, sys.stderr)
+        except (TimeoutError, RuntimeError) as exc:
+            print(f"mission run: could not start the simulated robots: {exc}", file=sys.stderr)
+            # A sim that exits at once was given bad arguments; one that never gets ready is unreachable.
+            return EXIT_CODES[runs.INVALID if isinstance(exc, RuntimeError) else runs.UNREACHABLE]
+        started = executive.start(mission.file, args.param, loaded=(mission, compile_mission(mission)))
         if isinstance(started, runs.RunResult):
             _print_errors(started.errors)
             return EXIT_CODES[runs.INVALID]
