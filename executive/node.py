@@ -29,42 +29,24 @@ import traceback
 
 import py_trees
 import rclpy
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import NameValidationException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
-from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
-from behaviors.leaf import ClientPool
+from behaviors.leaf import ClientPool, release
 from behaviors.messages import InterfaceError
-from executive import paths, run as runs, snapshots
+from executive import parameters, paths, run as runs, snapshots
 from executive.language.cache import MissionCache
 from executive.language.compiler import compile_mission, seed_blackboard
 from executive.language.errors import MissionError, MissionInvalid
 from executive.language.resolve import parse_overrides, resolve, resolve_text
+from executive.loading import is_mission_text
 from executive.runlog import RunLog
 from mission_interfaces.msg import TreeSnapshot
 
-GOAL_POLICIES = ("reject", "preempt")
-PARAMETERS = {
-    "missions_dir": ("", "directory searched for missions by name before the package's own"),
-    "tick_rate": (10.0, "ticks per second while a mission runs (results and feedback also wake the tree)"),
-    "goal_policy": ("reject", "what a goal arriving during a mission does: reject (it) or preempt (the mission)"),
-    "log_dir": ("", "where run logs go (default $ROS_HOME/mission_logs)"),
-    "pause_cancels_goals": (True, "pausing cancels goals in flight (they are sent again on resume)"),
-    "halt_timeout": (10.0, "seconds a cancel or preemption waits for cancelled goals to end"),
-    "setup_timeout": (15.0, "seconds to set up a mission's tree"),
-    "mission": ("", "a mission to run as soon as the node starts (name, path or YAML text)"),
-    "mission_parameters": (Parameter.Type.STRING_ARRAY, "name=value overrides for that mission"),
-    "exit_when_done": (False, "exit once that mission ends (exit code as `mission run`)"),
-    "viewer": (False, "serve the browser viewer (executive/viewer) while the node runs"),
-    "viewer_port": (8765, "the viewer's TCP port (0: any free port, logged)"),
-    "viewer_host": ("127.0.0.1", "the viewer's address; anything but loopback exposes it to the network"),
-    "viewer_allow_control": (False, "the viewer may cancel and start missions"),
-    "viewer_allowed_hosts": (Parameter.Type.STRING_ARRAY, "more host names the viewer answers to (besides "
-                                                          "its addresses, localhost and this machine's names)"),
-}
 EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130,
               runs.INTERRUPTED: 130, runs.ERROR: 4}
 RESULT_DELIVERY_TIMEOUT = 3.0   # s an exiting executive keeps serving for its last results to go out
@@ -75,10 +57,6 @@ SNAPSHOT_PERIOD = 0.05     # s: the most often ~/tree_snapshots is published
 MAX_RETICKS = 32
 RETICK_BUDGET = 0.005      # s
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
-
-
-def is_mission_text(mission: str) -> bool:
-    return "\n" in mission or mission.lstrip().startswith(("{", "name:", "tree:"))
 
 
 class ExecutiveNode(Node):
@@ -93,12 +71,7 @@ class ExecutiveNode(Node):
         self._faults_logged = set()
         self._missions = MissionCache()
         super().__init__(node_name, **kwargs)
-        for name, (default, description) in PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=description))
-        checked = self._check_parameters([self.get_parameter(n) for n in ("goal_policy", "tick_rate", "halt_timeout",
-                                                                           "setup_timeout")])
-        if not checked.successful:      # values given at start never pass through the callback
-            raise ValueError(checked.reason)
+        parameters.declare(self)        # ValueError naming a value given at start that is out of range
         self.add_on_set_parameters_callback(self._check_parameters)
         self.tree = snapshots.make_tree(self.get_name())
         setup_timeout = self._param("setup_timeout")
@@ -137,8 +110,7 @@ class ExecutiveNode(Node):
         host = self._param("viewer_host")
         try:
             viewer = Viewer(self._param("log_dir") or None, host, self._param("viewer_port"),
-                            self._param("viewer_allow_control"),
-                            allowed_hosts=self.get_parameter_or("viewer_allowed_hosts").value or ())
+                            self._param("viewer_allow_control"), allowed_hosts=self._param("viewer_allowed_hosts"))
         except ViewerError as exc:
             raise ValueError(str(exc)) from None
         viewer.attach(self).start()
@@ -155,15 +127,18 @@ class ExecutiveNode(Node):
         return self.get_parameter(name).value
 
     def _check_parameters(self, params):
-        for p in params:
-            if p.name == "goal_policy" and p.value not in GOAL_POLICIES:
-                return SetParametersResult(successful=False, reason=f"goal_policy must be one of {GOAL_POLICIES}")
-            if p.name in ("tick_rate", "halt_timeout", "setup_timeout") and not (
-                    isinstance(p.value, (int, float)) and p.value > 0):
-                return SetParametersResult(successful=False, reason=f"{p.name} must be a positive number")
-        for p in params:
-            if p.name == "tick_rate" and hasattr(self, "_timer"):
-                self._timer.timer_period_ns = int(1e9 / p.value)
+        """rclpy's set callback (ranges and read-only are checked by rclpy from the descriptors,
+        executive/parameters.py). Never raises: a fault answers the request unsuccessful."""
+        checked = parameters.check(params)
+        if not checked.successful:
+            return checked
+        try:
+            for p in params:
+                if p.name == "tick_rate" and hasattr(self, "_timer"):
+                    self._timer.timer_period_ns = int(1e9 / p.value)
+        except Exception:
+            self.report_fault("applying a parameter")
+            return SetParametersResult(successful=False, reason="internal error (logged by the executive)")
         return SetParametersResult(successful=True)
 
     # -- running missions -----------------------------------------------------------------------
@@ -202,10 +177,12 @@ class ExecutiveNode(Node):
 
     def load(self, mission: str, overrides=()):
         """(Mission, py_trees root) for a mission name, path or YAML text; raises MissionInvalid.
+        For the node's own user (``mission run``, the ``mission`` parameter, the viewer's list):
+        any file; a goal's mission loads through executive/loading.py instead (roots only, limits).
         The model is kept by content (executive/language/cache.py); the tree is new each time."""
         overrides = tuple(overrides)
         if is_mission_text(mission):
-            root = pathlib.Path(self._param("missions_dir") or paths.missions_dir())
+            root = paths.mission_roots(self._param("missions_dir"))[0]
             model = self._missions.get(("text", mission, str(root), overrides),
                                        lambda: resolve_text(mission, root, parse_overrides(overrides)))
         else:
@@ -218,7 +195,7 @@ class ExecutiveNode(Node):
         path = paths.find_mission(mission, self._param("missions_dir"))
         if path.is_file():
             return path
-        searched = ", ".join(str(d) for d in filter(None, [self._param("missions_dir"), paths.missions_dir()]))
+        searched = ", ".join(str(d) for d in paths.mission_roots(self._param("missions_dir")))
         raise MissionInvalid([MissionError("<goal>", 0, 0, "mission", f"no mission named {mission!r}",
                                            f"looked in {searched}")])
 
@@ -232,13 +209,19 @@ class ExecutiveNode(Node):
             model, root = loaded or self.load(mission, overrides)
         except MissionInvalid as exc:
             return runs.invalid(exc.errors)
-        run = runs.MissionRun(model, root, RunLog(self._param("log_dir"), model.name), goal_id,
-                              node_name=self.get_fully_qualified_name())
+        try:
+            log = RunLog(self._param("log_dir"), model.name, on_problem=self._log_problem,
+                         max_payload=self._param("max_logged_payload"), on_fault=self.report_fault)
+        except OSError as exc:      # a run that cannot be logged does not start (README: "Run logs")
+            release(root)
+            self.get_logger().error(f"mission {model.name} not started: {exc}")
+            return runs.RunResult(runs.ERROR, message=f"mission not started: {exc}")
+        run = runs.MissionRun(model, root, log, goal_id, node_name=self.get_fully_qualified_name())
         run.halt_timeout = self._param("halt_timeout")
         try:
             py_trees.trees.setup(root, timeout=self._param("setup_timeout"), node=self, wake=self._leaf_wake,
                                  wake_at=self.wake_at, clients=self.client_pool, **run.setup_kwargs())
-        except (InterfaceError, KeyError, ValueError) as exc:
+        except (InterfaceError, KeyError, ValueError, NameValidationException) as exc:
             result = runs.invalid([f"{model.file}: {exc}"])
             run.halt(str(exc), 0.0, runs.INVALID)
             run.poll_halt()
@@ -311,6 +294,10 @@ class ExecutiveNode(Node):
             self.report_fault("resuming")
             response.success, response.message = False, "internal error (logged by the executive)"
         return response
+
+    def _log_problem(self, log, message: str):
+        """A run log could not be written (or is written again): said loudly, once per change."""
+        (self.get_logger().info if log.healthy else self.get_logger().error)(f"run log {log.path}: {message}")
 
     # -- faults -------------------------------------------------------------------------------
     def report_fault(self, doing: str):
@@ -394,7 +381,10 @@ class ExecutiveNode(Node):
         if changed or run.done or now - self._last_update >= FEEDBACK_PERIOD:
             self._last_update = now
             for listener in list(self.listeners):
-                listener(run)
+                try:
+                    listener(run)
+                except Exception:   # a view's fault is not the mission's: it runs on, the listener stays
+                    self.report_fault(f"telling {_name_of(listener)} about the run")
 
     def _publish_snapshot(self, run):
         self._snapshot_due = False
@@ -412,10 +402,32 @@ class ExecutiveNode(Node):
         return super().destroy_node()
 
 
+def _name_of(callable_) -> str:
+    return getattr(callable_, "__qualname__", None) or type(callable_).__qualname__
+
+
+def spin_once(executor, timeout: float):
+    """``executor.spin_once``, except that an exception a callback raised (rclpy re-raises it from
+    spin_once) is logged by the executive, once per distinct traceback, instead of ending the
+    process. The executive's own callbacks catch their faults where they can say what failed (a
+    goal's result, a leaf's failure); this is the last line, for everything else."""
+    try:
+        executor.spin_once(timeout_sec=timeout)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        raise
+    except Exception:
+        for node in executor.get_nodes():
+            if isinstance(node, ExecutiveNode):
+                node.report_fault("running a callback")
+                break
+        else:
+            raise
+
+
 def spin_until(executor, predicate, timeout: float):
     deadline = time.monotonic() + timeout
     while not predicate() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
+        spin_once(executor, 0.05)
     return predicate()
 
 
@@ -470,7 +482,7 @@ def main(argv=None) -> int:
         if executive.viewer is not None:
             print(f"VIEWER {executive.viewer.page_url}", flush=True)
         while not stop and not (exit_when_done and started.done):
-            executor.spin_once(timeout_sec=0.1)
+            spin_once(executor, 0.1)
         if exit_when_done and started.done:
             executive.get_logger().info(f"mission {started.mission.name} {started.result.outcome}: "
                                         f"{started.result.message}")

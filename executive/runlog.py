@@ -65,44 +65,142 @@ def is_alive(identity: dict) -> bool:
 
 
 class RunLog:
-    """Appends events to a new run directory under ``log_dir``."""
+    """Appends events to a new run directory under ``log_dir``.
 
-    def __init__(self, log_dir, mission_name: str):
-        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in mission_name) or "mission"
+    Raises OSError (saying where and why) when the directory or file cannot be made: a run that
+    cannot be logged does not start. Once running, a write that fails (a full disk, an I/O error)
+    does not stop the mission: ``on_problem(log, message)`` is told once, the events are counted
+    as lost, writing is tried again at most every RETRY_PERIOD, and when it works again a
+    ``log_gap`` event says how many were lost and why; :attr:`problem` keeps the first reason for
+    the run's result. A log file deleted mid-run (its directory removed) is noticed at the next
+    write: the file is made again, starting with the run's ``run_started`` line and a
+    ``log_recreated`` event. Payloads other than ``run_started`` and ``blackboard`` events (which
+    a resume needs whole) are cut to ``max_payload`` characters per field, and say so.
+    """
+
+    def __init__(self, log_dir, mission_name: str, on_problem=None, max_payload: int = None, on_fault=None):
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in mission_name)[:80] or "mission"
         self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}_{safe}_{uuid.uuid4().hex[:6]}"
         self.directory = pathlib.Path(log_dir or default_log_dir()) / self.run_id
-        self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / FILE_NAME
-        self._file = open(self.path, "a", encoding="utf-8")
+        self.max_payload = max_payload
+        self.on_problem = on_problem or (lambda log, message: None)
+        self.on_fault = on_fault        # called (in an except block) when a listener raises
+        self.healthy = True
+        self.problem = ""               # the first reason events were lost, for the run's result
+        self.lost = 0                   # events not written since the last failure began
+        self._retry_at = 0.0
+        self._first = None              # the run_started line, written again into a recreated file
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot write the run log in {self.directory.parent}: "
+                                     f"{exc.strerror or exc}") from None
         self._start = time.monotonic()
         self.listeners = []     # callables(JSON text of an event), told of each event as it is written
 
     def elapsed(self) -> float:
         return time.monotonic() - self._start
 
+    def _encode(self, event: str, data: dict, late: bool = False) -> str:
+        if self.max_payload is not None and event not in WHOLE_EVENTS:
+            data = {k: _cut(v, self.max_payload) for k, v in data.items()}
+        record = {"t": round(self.elapsed(), 4), "wall": round(time.time(), 4), "event": event,
+                  **({"late": True} if late else {}), **data}
+        return json.dumps(record, default=str, separators=(",", ":"))
+
     def write(self, event: str, **data):
-        if self._file is None:
+        if self._fd is None:
             return
-        record = {"t": round(self.elapsed(), 4), "wall": round(time.time(), 4), "event": event, **data}
-        text = json.dumps(record, default=str, separators=(",", ":"))
-        self._file.write(text + "\n")
-        self._file.flush()
-        for listener in self.listeners:
-            listener(text)
+        text = self._encode(event, data)
+        if self._first is None and event == "run_started":
+            self._first = text
+        self._append(text)
+        for listener in list(self.listeners):
+            try:
+                listener(text)
+            except Exception:
+                if self.on_fault is None:
+                    raise
+                self.on_fault("telling a run log listener about an event")
+
+    def _append(self, text: str):
+        now = time.monotonic()
+        if not self.healthy and now < self._retry_at:
+            self.lost += 1
+            return
+        try:
+            if os.fstat(self._fd).st_nlink == 0:    # deleted under us: writes would go nowhere
+                self._recreate()
+            if not self.healthy:        # writing again: end a line cut short, say what was lost
+                _write_all(self._fd, "\n" + self._encode("log_gap", dict(lost=self.lost, reason=self.problem)) + "\n")
+            _write_all(self._fd, text + "\n")
+        except OSError as exc:
+            self.lost += 1
+            self._retry_at = now + RETRY_PERIOD
+            if self.healthy:
+                self.healthy = False
+                self.problem = self.problem or f"events lost: {exc.strerror or exc}"
+                self.on_problem(self, f"cannot write ({exc.strerror or exc}); the mission goes on, its events "
+                                      f"are lost until writing works again (tried every {RETRY_PERIOD:g} s)")
+            return
+        if not self.healthy:
+            self.healthy = True
+            self.on_problem(self, f"writing again; {self.lost} events were lost")
+            self.lost = 0
+
+    def _recreate(self):
+        """The file was deleted: make it again (directory included), starting with run_started."""
+        os.close(self._fd)
+        self._fd = None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        reason = "the log file was deleted while the run went on; events before this one are lost"
+        self.problem = self.problem or "the log file was deleted mid-run; it was made again"
+        self.on_problem(self, "deleted while the run went on: made again (earlier events are lost)")
+        _write_all(self._fd, (self._first + "\n" if self._first else "") +
+                   self._encode("log_recreated", dict(reason=reason)) + "\n")
 
     def write_late(self, event: str, **data):
         """Append an event after the log was closed (e.g. a cancel request arriving after the end)."""
-        if self._file is not None:
+        if self._fd is not None:
             self.write(event, **data)
             return
-        record = {"t": round(self.elapsed(), 4), "wall": round(time.time(), 4), "event": event, "late": True, **data}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
+        try:
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(self._encode(event, data, late=True) + "\n")
+        except OSError as exc:
+            self.on_problem(self, f"cannot append a late {event} event: {exc.strerror or exc}")
 
     def close(self):
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+
+
+WHOLE_EVENTS = ("run_started", "blackboard")    # never cut: a resume and the views need them whole
+RETRY_PERIOD = 1.0      # s between attempts to write a log that failed
+
+
+def _write_all(fd, text: str):
+    data = text.encode("utf-8", "surrogatepass")
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
+def _cut(value, limit: int):
+    """``value``, or when its JSON is longer than ``limit`` characters, that text cut and marked."""
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value
+    text = value if isinstance(value, str) else json.dumps(value, default=str, separators=(",", ":"))
+    if len(text) <= limit:
+        return value
+    return f"{text[:limit]} ... [cut: {len(text) - limit} more characters]"
 
 
 def find(path) -> pathlib.Path:
@@ -123,7 +221,13 @@ def read(path) -> list:
         try:
             events.append(json.loads(line))
         except json.JSONDecodeError as exc:
-            if number == len(lines):
-                break
+            if number == len(lines) or _gap_follows(lines, number):
+                continue        # cut short by a kill, or by a write that failed (a log_gap follows)
             raise ValueError(f"{path}:{number}: not a JSON event ({exc.msg})") from None
     return events
+
+
+def _gap_follows(lines, number: int) -> bool:
+    """True when the line after line ``number`` (1-based) is a ``log_gap`` event."""
+    following = lines[number] if number < len(lines) else ""
+    return '"event":"log_gap"' in following

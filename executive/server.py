@@ -1,17 +1,23 @@
 """The executive's ExecuteMission action server.
 
-- A goal names a mission (or carries it as YAML text) with ``name=value`` overrides.
-- A goal's mission is loaded and checked when the goal arrives. An invalid mission is accepted
-  and at once aborted with outcome INVALID and every validation error in ``result.errors`` (a
-  ROS 2 rejection carries no reason, and the errors are the point): an invalid goal never disturbs
-  a running mission.
+- A goal names a mission in the mission roots (or carries it as YAML text) with ``name=value``
+  overrides. It is loaded and checked when it arrives, off the executor's thread and within the
+  executive's limits (executive/loading.py): a big or hostile goal never stalls a running mission.
+  An invalid mission is accepted and at once aborted with outcome INVALID and its validation
+  errors in ``result.errors`` (a ROS 2 rejection carries no reason, and the errors are the
+  point): an invalid goal never disturbs a running mission.
 - While a mission runs, ``goal_policy`` decides what a goal does: ``reject`` refuses it before
-  loading it (a plain ROS rejection); ``preempt`` loads it and, if it is valid, halts the running mission (its goal ends ABORTED, outcome
-  CANCELED, "preempted by goal ...") and starts the new one once the old one's goals have ended.
-  Of several goals that arrive while one is being preempted, the newest *accepted* wins (acceptance
-  order, not the order rclpy happens to run their execute callbacks in); the others end CANCELED.
+  loading it (a plain ROS rejection; so is a goal arriving while another is being loaded or
+  waits to start); ``preempt`` loads it and, if it is valid, halts the running mission (its goal
+  ends ABORTED, outcome CANCELED, "preempted by goal ...") and starts the new one once the old
+  one's goals have ended. Of several goals that arrive while one is being preempted, the newest
+  *accepted* wins (acceptance order, not the order rclpy happens to run their execute callbacks
+  in); the others end CANCELED. More than ``max_loading_goals`` goals waiting to be loaded: the
+  next ones are rejected until some are answered.
 - No exception escapes a callback: an internal fault ends the goal with outcome ERROR (logged with
   its traceback), and the executive and any running mission carry on.
+- Bursts: the goal, cancel and result services keep BURST requests each, so every request of a
+  burst that size is answered.
 - On shutdown, goals are refused, a running mission ends INTERRUPTED, and every accepted goal's
   result is sent before the node goes (:attr:`MissionServer.delivered`).
 - Cancel halts the tree and returns the result (CANCELED) only after every goal the mission had
@@ -26,8 +32,8 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 
 from behaviors.leaf import release
-from executive import run as runs
-from executive.language.errors import MissionInvalid
+from executive import loading, paths, run as runs
+from executive.language.errors import MissionError, MissionInvalid
 from mission_interfaces.action import ExecuteMission
 
 _R = ExecuteMission.Result
@@ -36,33 +42,25 @@ OUTCOMES = {runs.SUCCEEDED: _R.OUTCOME_SUCCEEDED, runs.FAILED: _R.OUTCOME_FAILED
             runs.CANCELED: _R.OUTCOME_CANCELED, runs.UNREACHABLE: _R.OUTCOME_UNREACHABLE, runs.ERROR: _R.OUTCOME_ERROR,
             runs.INTERRUPTED: _R.OUTCOME_INTERRUPTED}
 RESULT_GRACE = 1.0   # s after the last result before an exiting executive stops serving (see delivered)
-# Deep service queues: a burst of requests must not be dropped (see ROS_WHEELS.md, item 3).
-SERVICE_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
-
-
+# Requests of one burst every service answers: rclpy takes one request per executor round, and a
+# request that finds the server's queue full is dropped without a word (ROS_WHEELS.md, item 3).
+BURST = 1000
+SERVICE_QOS = QoSProfile(depth=BURST, reliability=ReliabilityPolicy.RELIABLE)
 ERRORS_LOGGED = 20      # validation errors of one invalid goal written to the log (all go in its result)
-
-
-def mission_label(mission: str) -> str:
-    """A goal's mission as a log line names it: the name, or the name line of mission text."""
-    text = mission.strip()
-    if "\n" not in text and len(text) <= 80:
-        return repr(text)
-    for line in text.splitlines():
-        if line.startswith("name:"):
-            return repr(line[5:].strip()[:60]) + " (text)"
-    return f"<mission text, {len(mission)} characters>"
+INTERNAL = "internal error while loading the mission (logged by the executive)"
 
 
 def goal_id_of(goal_handle) -> str:
     return bytes(goal_handle.goal_id.uuid).hex()
 
 
-def result_message(result: runs.RunResult) -> ExecuteMission.Result:
+def result_message(result: runs.RunResult, limits: loading.Limits = loading.Limits()) -> ExecuteMission.Result:
+    """The goal's result; messages and errors cut to the limits (a huge error is cut, and says so)."""
     reason = (result.failure or {}).get("reason") or ""
-    return ExecuteMission.Result(outcome_code=OUTCOMES[result.outcome], failed_behavior=result.failed_behavior,
-                                 failure_reason=reason, message=result.message, errors=list(result.errors),
-                                 run_id=result.run_id)
+    size = limits.max_error_size
+    return ExecuteMission.Result(outcome_code=OUTCOMES[result.outcome], failed_behavior=loading.cut(result.failed_behavior, size),
+                                 failure_reason=reason, message=loading.cut(result.message, size),
+                                 errors=loading.cut_errors(result.errors, limits), run_id=result.run_id)
 
 
 def feedback_message(run) -> ExecuteMission.Feedback:
@@ -77,24 +75,31 @@ def feedback_message(run) -> ExecuteMission.Feedback:
 class MissionServer:
     def __init__(self, executive):
         self.executive = executive
+        self.limits = loading.Limits.of(executive)
+        self.max_loading = executive.get_parameter("max_loading_goals").value
+        self._worker = loading.Worker(executive)
         self._handles = {}          # MissionRun -> the goal handle it runs for
         self._ended = {}            # MissionRun -> Future, done when the run is
         self._accepted = 0          # accepted goals whose execution has not finished
+        self._loading = 0           # goals being loaded (their goal callback is waiting)
         self._order = 0             # goals accepted so far; each goal's number is its place in line
         self._newest = 0            # the number of the newest accepted goal: older ones give way to it
-        self._loaded = {}           # id(goal request) -> (request, (model, tree) or RunResult, number)
+        self._loaded = {}           # id(goal request) -> [request, (model, tree) or RunResult, number]
+        self._unclaimed = None      # id(goal request) answered ACCEPT, until rclpy hands its goal over
         self._names = {}            # goal id -> its mission's name, for messages and the log
         self._waiting = {}          # number -> goal id of each goal waiting to start
         self._last_end = None       # when the last result was set (monotonic), for delivery
         self._accepting = True
         self._server = ActionServer(
             executive, ExecuteMission, "execute_mission", execute_callback=self._execute,
-            goal_callback=self._on_goal, cancel_callback=self._on_cancel, callback_group=ReentrantCallbackGroup(),
-            goal_service_qos_profile=SERVICE_QOS, result_service_qos_profile=SERVICE_QOS,
-            cancel_service_qos_profile=SERVICE_QOS, result_timeout=60)
+            goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted, cancel_callback=self._on_cancel,
+            callback_group=ReentrantCallbackGroup(), goal_service_qos_profile=SERVICE_QOS,
+            result_service_qos_profile=SERVICE_QOS, cancel_service_qos_profile=SERVICE_QOS,
+            result_timeout=executive.get_parameter("result_timeout").value)
         executive.listeners.append(self._on_update)
 
     def destroy(self):
+        self._worker.close()
         self._server.destroy()
 
     @property
@@ -113,37 +118,98 @@ class MissionServer:
         """Reject every goal from now on (the executive is shutting down)."""
         self._accepting = False
 
-    def _on_goal(self, goal_request):
+    # -- a goal arrives -----------------------------------------------------------------------
+    async def _on_goal(self, goal_request):
+        self._drop_unclaimed()
         try:
-            return self._decide(goal_request)
+            return await self._decide(goal_request)
         except Exception:   # a bug must not take the executive down: answered ERROR in _execute
-            self.executive.report_fault(f"loading a goal for mission {goal_request.mission[:60]!r}")
-            self._loaded[id(goal_request)] = (goal_request, runs.RunResult(
-                runs.ERROR, message="internal error while loading the mission (logged by the executive)"), 0)
-            self._accepted += 1
-            return GoalResponse.ACCEPT
+            self.executive.report_fault(f"loading a goal for mission {loading.label(goal_request.mission)}")
+            return self._accept(goal_request, runs.RunResult(runs.ERROR, message=INTERNAL))
 
-    def _decide(self, goal_request):
+    def _reject(self, goal_request, why: str):
+        self.executive.get_logger().warn(f"rejected a goal for mission {loading.label(goal_request.mission)}: {why}")
+        return GoalResponse.REJECT
+
+    def _refusal(self):
+        """Why a goal cannot be taken now (before loading it), or ''."""
         if not self._accepting:
-            self.executive.get_logger().warn("rejected a goal: the executive is shutting down")
-            return GoalResponse.REJECT
-        if (self.executive.busy or self._accepted) and self.executive.get_parameter("goal_policy").value == "reject":
+            return "the executive is shutting down"
+        if self.executive.get_parameter("goal_policy").value == "reject":
             # Before loading: a goal that cannot run now costs nothing, however big it is.
-            self.executive.get_logger().warn(f"rejected a goal for mission {goal_request.mission[:60]!r}: "
-                                             "a mission is running and goal_policy is reject")
-            return GoalResponse.REJECT
+            if self.executive.busy or self._accepted:
+                return "a mission is running and goal_policy is reject"
+            if self._loading:
+                return "another goal is being loaded and goal_policy is reject"
+        if self._loading >= self.max_loading:
+            return f"{self._loading} goals are being loaded already (max_loading_goals)"
+        return ""
+
+    async def _decide(self, goal_request):
+        refusal = self._refusal()
+        if refusal:
+            return self._reject(goal_request, refusal)
+        mission, overrides = goal_request.mission, list(goal_request.parameters)
+        problems = loading.check_goal(mission, overrides, self.limits)
+        if problems:
+            return self._accept(goal_request, runs.invalid(problems))
+        self._loading += 1
         try:
-            loaded = self.executive.load(goal_request.mission, list(goal_request.parameters))
+            loaded = await self._load(mission, overrides)
+        finally:
+            self._loading -= 1
+        refusal = self._refusal() if self.executive.get_parameter("goal_policy").value == "reject" or \
+            not self._accepting else ""
+        if refusal:     # another goal got in first, or the executive is shutting down
+            if isinstance(loaded, tuple):
+                release(loaded[1])
+            return self._reject(goal_request, refusal)
+        return self._accept(goal_request, loaded)
+
+    async def _load(self, mission: str, overrides):
+        """(model, tree), or a RunResult (invalid: the errors; error: an internal fault)."""
+        limits = self.limits
+        deadline = time.monotonic() + limits.load_timeout
+        roots = paths.mission_roots(self.executive.get_parameter("missions_dir").value)
+        answer = self._worker.submit(deadline, loading.resolve_goal, mission, overrides, roots, limits, deadline)
+        timer = self.executive.create_timer(limits.load_timeout, lambda: answer.done() or answer.set_result(None))
+        try:
+            job = await answer
+        finally:
+            self.executive.destroy_timer(timer)
+        if job is None or job.cancelled() or isinstance(job.exception(), TimeoutError):
+            return runs.invalid([MissionError(loading.GOAL, 0, 0, "mission", (
+                f"not loaded within {limits.load_timeout:g} s (the executive's load_timeout parameter)"))])
+        try:
+            return loading.finish(job.result())     # the thread's exception, if any, is raised here
         except MissionInvalid as exc:
-            loaded = runs.invalid(exc.errors)
-        self._accepted += 1
-        number = 0
-        if not isinstance(loaded, runs.RunResult):
-            self._order += 1
-            number = self._newest = self._order
-        # The handle rclpy makes for an accepted goal carries this very request object.
-        self._loaded[id(goal_request)] = (goal_request, loaded, number)
+            return runs.invalid(exc.errors)
+
+    def _accept(self, goal_request, loaded):
+        # The handle rclpy makes for an accepted goal carries this very request object; rclpy may
+        # still refuse it (a goal id already known) without telling us: see _drop_unclaimed.
+        self._loaded[id(goal_request)] = [goal_request, loaded, 0]
+        self._unclaimed = id(goal_request)
         return GoalResponse.ACCEPT
+
+    def _on_accepted(self, goal_handle):
+        """rclpy accepted the goal (ours was the last ACCEPT: nothing runs in between)."""
+        self._unclaimed = None
+        entry = self._loaded.get(id(goal_handle.request))
+        if entry is not None and not isinstance(entry[1], runs.RunResult):
+            self._order += 1
+            entry[2] = self._newest = self._order
+        self._accepted += 1
+        goal_handle.execute()
+
+    def _drop_unclaimed(self):
+        """A goal we accepted that rclpy then refused (its goal id was known already): free its tree."""
+        if self._unclaimed is None:
+            return
+        entry = self._loaded.pop(self._unclaimed, None)
+        self._unclaimed = None
+        if entry is not None and isinstance(entry[1], tuple):
+            release(entry[1][1])
 
     def _on_cancel(self, goal_handle):
         # Halt now: the mission's goals are cancelled within this callback. The goal is CANCELING
@@ -161,9 +227,10 @@ class MissionServer:
         return CancelResponse.ACCEPT
 
     async def _execute(self, goal_handle):
+        self._drop_unclaimed()
         gid = goal_id_of(goal_handle)
         request, loaded, number = self._loaded.pop(id(goal_handle.request), (None, None, 0))
-        self._names[gid] = loaded[0].name if isinstance(loaded, tuple) else mission_label(goal_handle.request.mission)
+        self._names[gid] = loaded[0].name if isinstance(loaded, tuple) else loading.label(goal_handle.request.mission)
         try:
             if request is not goal_handle.request:      # not loaded on arrival (cannot happen in rclpy 9)
                 loaded = runs.RunResult(runs.ERROR, message="the goal was not loaded when it arrived")
@@ -218,28 +285,38 @@ class MissionServer:
         """Set the goal's terminal state and build its result: every path that ends a goal comes here,
         so the outcome is always set on purpose (an empty Result() would read OUTCOME_UNSET)."""
         self._last_end = time.monotonic()
-        self._log_end(goal_handle, result)
+        try:
+            self._log_end(goal_handle, result)
+            message = result_message(result, self.limits)
+        except Exception:       # never let a fault here leave rclpy to send an empty Result()
+            self.executive.report_fault("building a goal's result")
+            result = runs.RunResult(runs.ERROR, message="internal error while building the result (logged by "
+                                                        "the executive)")
+            message = result_message(result)
+        if not goal_handle.is_active:
+            return message
         if result.outcome == runs.SUCCEEDED:
             goal_handle.succeed()
         elif result.outcome == runs.CANCELED and goal_handle.is_cancel_requested:
             goal_handle.canceled()
         else:
             goal_handle.abort()
-        return result_message(result)
+        return message
 
     def _log_end(self, goal_handle, result: runs.RunResult):
         """One line per goal's end in the executive's log (errors of an invalid one below it)."""
         gid = goal_id_of(goal_handle)
-        name = self._names.get(gid) or mission_label(goal_handle.request.mission)
+        name = self._names.get(gid) or loading.label(goal_handle.request.mission)
         logger = self.executive.get_logger()
         text = f"mission {name} (goal {gid[:8]}) {result.outcome}"
         if result.outcome == runs.SUCCEEDED:
             logger.info(text)
             return
+        size = self.limits.max_error_size
         (logger.warn if result.outcome in (runs.CANCELED, runs.INVALID) else logger.error)(
-            f"{text}: {result.message}" if result.message else text)
+            f"{text}: {loading.cut(result.message, size)}" if result.message else text)
         for error in result.errors[:ERRORS_LOGGED]:
-            logger.warn(f"  {error}")
+            logger.warn(f"  {loading.cut(error, size)}")
         if len(result.errors) > ERRORS_LOGGED:
             logger.warn(f"  ... and {len(result.errors) - ERRORS_LOGGED} more (all in the goal's result)")
 

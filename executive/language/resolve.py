@@ -7,6 +7,7 @@ mistake where it can, so one run reports them all.
 import functools
 import pathlib
 import re
+import time
 
 
 from executive.language import btcpp, loader, schema
@@ -74,16 +75,55 @@ class _Scope:
 
 
 class Resolver:
-    """``check_interfaces=False`` leaves out checking leaves' goals against the installed interfaces
-    (it imports the message packages): ``mission run`` finds the robots to start that way first."""
+    """Resolves one mission. ``check_interfaces=False`` leaves out checking leaves' goals against the
+    installed interfaces (it imports the message packages): ``mission run`` finds the robots to
+    start that way first. ``max_nodes`` and ``deadline`` (``time.monotonic()`` seconds) bound the
+    work: subtrees and includes expand once per use, so a few lines can stand for millions of
+    behaviours; past either bound resolution stops with one error. ``defer_interfaces``: leave the
+    checks that build behaviours (interface types, feedback formats) to :meth:`check_deferred`, so
+    that resolving can run on a thread that must not touch py_trees' blackboard registry."""
 
-    def __init__(self, missions_root=None, check_interfaces=True):
+    def __init__(self, missions_root=None, check_interfaces=True, max_nodes=None, deadline=None,
+                 defer_interfaces=False):
         self.missions_root = pathlib.Path(missions_root).resolve() if missions_root else None
         self.check_interfaces = check_interfaces
         self.errors = []
         self._docs = {}
         self._texts = {}    # path -> (text, name in errors) for missions given as text
         self.sources = {}   # path -> text of every file read from disk (what a cache compares)
+        self.max_nodes, self.deadline, self.nodes = max_nodes, deadline, 0
+        self.deferred = None if not defer_interfaces else []   # (scope, node, key path) to check later
+
+    def check_deferred(self):
+        """Run the interface checks left for later; raises MissionInvalid with every error found."""
+        for _ in self.check_deferred_steps():
+            pass
+
+    def check_deferred_steps(self):
+        """:meth:`check_deferred` as a generator yielding after each leaf checked."""
+        deferred, self.deferred = self.deferred or [], []
+        for scope, node, at in deferred:
+            self._check_types(scope, node, at)
+            yield
+        if self.errors:
+            raise MissionInvalid(self.errors)
+
+    def text(self, text: str, overrides=None, name: str = "<goal>") -> Mission:
+        """Resolve a mission given as YAML text; errors name the file ``name``; includes are looked
+        up in the missions root as for a file there."""
+        path = self.missions_root / name
+        self._texts[str(path)] = (text, name)
+        return self.mission(path, overrides, filename=name)
+
+    def _count_node(self, scope, at):
+        self.nodes += 1
+        if self.max_nodes is not None and self.nodes > self.max_nodes:
+            self._error(scope, scope.doc, at, f"the mission has more than {self.max_nodes} behaviours once its "
+                                              "subtrees and includes are expanded (the limit)")
+            raise MissionInvalid(self.errors)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            self._error(scope, scope.doc, at, "resolving the mission took longer than allowed (the limit)")
+            raise MissionInvalid(self.errors)
 
     # -- errors ----------------------------------------------------------------------------
     def _error(self, scope_or_file, doc, path, message, hint="", key=False):
@@ -192,6 +232,7 @@ class Resolver:
 
     # -- nodes -------------------------------------------------------------------------------
     def _node(self, scope, raw, path):
+        self._count_node(scope, path)
         kind, body = next(iter(raw.items()))
         body = dict(body or {})
         errors_at_start = len(self.errors)
@@ -256,10 +297,17 @@ class Resolver:
             if isinstance(f.get(key_field), str):
                 f[key_field] = bb_key(f[key_field])
         if "type" in f and interfaces and self.check_interfaces and len(self.errors) == errors_before:
-            if isinstance(f.get("feedback_format"), str):
-                self._check_feedback_format(scope, node, at)
-            if len(self.errors) == errors_before:
-                self._check_interface(scope, node, at)
+            if self.deferred is not None:
+                self.deferred.append((scope, node, at))
+            else:
+                self._check_types(scope, node, at)
+
+    def _check_types(self, scope, node, at):
+        errors_before = len(self.errors)
+        if isinstance(node.fields.get("feedback_format"), str):      # first: building the leaf parses it
+            self._check_feedback_format(scope, node, at)
+        if len(self.errors) == errors_before:
+            self._check_interface(scope, node, at)
 
     def _check_feedback_format(self, scope, node, at):
         """``feedback_format`` names scalar fields of the action's feedback, with format specs only."""
@@ -416,9 +464,6 @@ def resolve(path, overrides=None, missions_root=None, check_interfaces=True) -> 
 def resolve_text(text: str, missions_root, overrides=None, name: str = "<goal>") -> Mission:
     """Resolve a mission given as YAML text (an ExecuteMission goal). Errors name the file ``name``;
     includes are looked up in ``missions_root`` as for a file there."""
-    resolver = Resolver(missions_root)
-    path = resolver.missions_root / name
-    resolver._texts[str(path)] = (text, name)
-    return resolver.mission(path, overrides, filename=name)
+    return Resolver(missions_root).text(text, overrides, name)
 
 

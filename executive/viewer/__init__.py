@@ -42,7 +42,7 @@ class Viewer:
         start missions on it. Reads the node's parameters here, never from the HTTP threads."""
         executive.listeners.append(Feed(self.hub))
         if self.allow_control:
-            directories = [executive.get_parameter("missions_dir").value, str(paths.missions_dir())]
+            directories = paths.mission_roots(executive.get_parameter("missions_dir").value)
             self.server.missions = lambda: mission_names(*directories)
             self.server.control = Control(executive, self.server.missions)
         return self
