@@ -72,7 +72,7 @@ from unique_identifier_msgs.msg import UUID
 from behaviors import failures, feedback
 from behaviors.basics import Check
 from behaviors.failures import Failure
-from behaviors.leaf import RemoteLeaf
+from behaviors.leaf import RemoteLeaf, callback
 from behaviors.messages import to_data, type_name
 
 STATUS_NAMES = {v: k[len("STATUS_"):] for k, v in vars(GoalStatus).items() if k.startswith("STATUS_")}
@@ -247,6 +247,9 @@ class ActionClient(RemoteLeaf):
     def update(self):
         if self._outcome is not None:
             return self._outcome
+        faulted = self._faulted()
+        if faulted is not None:
+            return faulted
         if self._attempt is None:
             return self._await_server() or self._await_cancelled() or self._send()
         attempt, now = self._attempt, time.monotonic()
@@ -371,6 +374,7 @@ class ActionClient(RemoteLeaf):
         attempt.probing = True
         handle.get_result_async().add_done_callback(partial(self._on_silence_answer, attempt))
 
+    @callback
     def _on_silence_answer(self, attempt, future):
         attempt.probing = False
         attempt.heard_at = time.monotonic()
@@ -398,6 +402,7 @@ class ActionClient(RemoteLeaf):
         handle = self._handle_by_id(attempt)
         handle.get_result_async().add_done_callback(partial(self._on_probe_answer, attempt, handle))
 
+    @callback
     def _on_probe_answer(self, attempt, handle, future):
         if attempt.finished or future.result().status == GoalStatus.STATUS_UNKNOWN:
             return      # not decided yet (a slow server), or never received: still in flight
@@ -410,12 +415,14 @@ class ActionClient(RemoteLeaf):
         handle = self._handle_by_id(attempt)
         handle.cancel_goal_async().add_done_callback(partial(self._on_recall_answer, attempt, handle))
 
+    @callback
     def _on_recall_answer(self, attempt, handle, future):
         self._on_cancel_answer(attempt, future)
         ours = bytes(attempt.goal_id.uuid)
         if any(bytes(g.goal_id.uuid) == ours for g in future.result().goals_canceling):
             handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
 
+    @callback
     def _on_cancel_answer(self, attempt, future):
         """Log the server's answer to a cancel; a refusal (ERROR_REJECTED, or rclpy's ERROR_NONE
         without our goal in ``goals_canceling``) of a goal that runs on is asked again after
@@ -431,6 +438,7 @@ class ActionClient(RemoteLeaf):
         if answer == "refused" and not attempt.finished and attempt.handle is not None:
             attempt.cancel_again_at = time.monotonic() + CANCEL_RETRY
 
+    @callback
     def _on_goal_response(self, attempt, future):
         handle = future.result()
         if attempt.finished:
@@ -452,6 +460,7 @@ class ActionClient(RemoteLeaf):
         else:
             self.feedback_message = "goal accepted"
 
+    @callback
     def _on_feedback(self, attempt, message):
         attempt.heard_at = time.monotonic()
         if attempt is not self._attempt or attempt.finished:
@@ -471,6 +480,7 @@ class ActionClient(RemoteLeaf):
         if "feedback" in self.outputs:
             self._wake()
 
+    @callback
     def _on_result(self, attempt, future):
         if attempt.finished:            # a result asked for twice arrives twice
             return

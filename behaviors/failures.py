@@ -24,6 +24,8 @@ server_busy            the server still held a cancelled goal of this run past `
 condition              a condition evaluated false (or its blackboard key is not set)
 forced_failure         ``force_failure``: the child succeeded and was turned into a failure
 inverted               ``invert``: the child succeeded and was turned into a failure
+internal_error         a fault of the executive itself (a bug) in one of the leaf's callbacks;
+                       logged with its traceback (the mission's outcome is then ``error``)
 =====================  =========================================================================
 """
 from dataclasses import asdict, dataclass
@@ -45,9 +47,10 @@ SERVER_BUSY = "server_busy"
 CONDITION = "condition"
 FORCED_FAILURE = "forced_failure"
 INVERTED = "inverted"
+INTERNAL_ERROR = "internal_error"
 
 REASONS = (SERVER_UNAVAILABLE, REJECTED, ABORTED, CANCELED, TIMEOUT, SERVER_LOST, RESULT_LOST, RESULT_CHECK,
-           RESPONSE, INVALID_GOAL, SERVER_BUSY, CONDITION, FORCED_FAILURE, INVERTED)
+           RESPONSE, INVALID_GOAL, SERVER_BUSY, CONDITION, FORCED_FAILURE, INVERTED, INTERNAL_ERROR)
 # Failures a decorator makes of its child's success: the root cause only when nothing else failed.
 DECORATOR_REASONS = (FORCED_FAILURE, INVERTED)
 

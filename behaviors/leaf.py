@@ -14,7 +14,9 @@ host (the executive, a test) passes to ``setup``:
 - ``halt_timeout``: seconds a cancelled goal may take to end before a host (or a leaf waiting for
   it) gives up (10 when absent).
 """
+import functools
 import time
+import traceback
 
 import py_trees
 from py_trees.common import Access, Status
@@ -117,6 +119,20 @@ def _no_deadline(deadline):
 DISCOVERY_POLL = 0.01   # s
 
 
+def callback(method):
+    """Decorate a leaf's rclpy callbacks (a future's done callback, feedback) with this: rclpy
+    re-raises what a callback raises from the executor's spin, which would end the host. An
+    exception fails the leaf instead (reason ``internal_error``, its traceback logged by the node
+    and an ``internal_error`` event in the run log), and the mission's tree decides what follows."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception:
+            self._internal_fault(method.__name__)
+    return guarded
+
+
 class RemoteLeaf(py_trees.behaviour.Behaviour):
     """Base of :class:`~behaviors.actions.ActionClient` and :class:`~behaviors.services.ServiceClient`.
 
@@ -152,6 +168,7 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
         self._owns_client = True
         self._waiting_since = 0.0
         self._constant_request = None
+        self._fault = None          # a Failure (internal_error) a callback recorded, for the next update
 
     # -- for subclasses ----------------------------------------------------------------------
     def _new_request(self):
@@ -206,8 +223,27 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
 
     def initialise(self):
         self.failure = None
+        self._fault = None
         self.feedback_message = ""
         self._waiting_since = time.monotonic()
+
+    def _internal_fault(self, where: str):
+        """Called in an ``except`` block of a callback (see :func:`callback`)."""
+        text = traceback.format_exc()
+        last = text.strip().splitlines()[-1] if text.strip() else "unknown error"
+        if self.node is not None:
+            self.node.get_logger().error(f"{self.name}: internal error in {where}:\n{text}")
+        self._event("internal_error", where=where, error=last)
+        self._fault = Failure(failures.INTERNAL_ERROR, f"internal error in {where} (logged by the executive): {last}")
+        self._wake()
+
+    def _faulted(self):
+        """FAILURE (internal_error) once after a callback failed, else None: updates ask first."""
+        if self._fault is None:
+            return None
+        failure, self._fault = self._fault, None
+        self._record_failure(failure)
+        return Status.FAILURE
 
     def shutdown(self):
         """Destroy the client: a long-lived node must not keep the endpoints of discarded trees."""

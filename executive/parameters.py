@@ -116,7 +116,10 @@ def declare(node) -> None:
             else:
                 node.declare_parameter(name, spec.default, d)
         except (ParameterException, TypeError, ValueError) as exc:
-            raise ValueError(f"parameter {name}: {_reason(exc)}" + _range_text(spec)) from None
+            reason = _reason(exc)
+            if "out of range" in reason and spec.range is not None:
+                reason = f"the value given is out of range (allowed: {spec.range[0]:g} to {spec.range[1]:g})"
+            raise ValueError(f"parameter {name}: {reason}") from None
     checked = check([node.get_parameter(n) for n in PARAMETERS if n in _CHECKED])
     if not checked.successful:      # values given at start never pass through the set callback
         raise ValueError(checked.reason)
@@ -149,6 +152,3 @@ def _reason(exc) -> str:
     text = str(exc)
     return text.split("Reason: ", 1)[-1] if "Reason: " in text else text
 
-
-def _range_text(spec: Spec) -> str:
-    return f" (allowed: {spec.range[0]:g} to {spec.range[1]:g})" if spec.range is not None else ""

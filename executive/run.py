@@ -372,7 +372,7 @@ class MissionRun:
             return RunResult(FAILED, path, f"{path} failed: {behaviour.feedback_message or 'no reason given'}")
         path = self.paths.get(behaviour.id, behaviour.name)
         self.root_cause = path
-        outcome = UNREACHABLE if failure.reason == failures.SERVER_UNAVAILABLE else FAILED
+        outcome = {failures.SERVER_UNAVAILABLE: UNREACHABLE, failures.INTERNAL_ERROR: ERROR}.get(failure.reason, FAILED)
         message = f"{path}: {failure}"
         if len(listed) > 1:
             message += "; also: " + "; ".join(f"{f['path']}: {f['reason']}" for f in listed[1:])

@@ -1,14 +1,17 @@
 """Simulated arm: ``follow_joint_trajectory``, ``move_arm`` and the ``joint_states`` topic.
 
 Both servers drive the same arm, so a goal on either preempts a running goal on the other.
-Tracking is ideal (actual == desired). Goals naming unknown joints, exceeding joint limits or
-(trajectories) with non-increasing ``time_from_start`` are rejected.
+Tracking is ideal (actual == desired). Goals naming unknown joints, with positions that are not
+finite or exceed joint limits, or (trajectories) with non-increasing ``time_from_start`` are
+rejected.
 
 With ``mission-sim --ros2-control`` a third server drives the same arm: control_msgs'
 FollowJointTrajectory at ``joint_trajectory_controller/follow_joint_trajectory``, as ros2_control's
 joint_trajectory_controller serves it. Its tolerances are accepted and not checked (tracking is
 ideal); a multi-DOF trajectory is rejected.
 """
+import math
+
 from sensor_msgs.msg import JointState
 from trajectory_msgs.msg import JointTrajectoryPoint
 
@@ -45,6 +48,8 @@ class Arm:
                 return f"{len(positions)} positions for {len(names)} joints"
             for name, value in zip(names, positions):
                 lo, hi = self.limits[name]
+                if not math.isfinite(value):
+                    return f"joint {name} position {value:g} is not finite"
                 if not lo <= value <= hi:
                     return f"joint {name} position {value:g} is outside its limits [{lo:g}, {hi:g}]"
         return ""
@@ -164,7 +169,7 @@ class MoveArmServer(SimActionServer):
 
     def validate(self, goal):
         arm = self.resource.state
-        if not 0.0 <= goal.velocity_scaling <= 1.0:
+        if not math.isfinite(goal.velocity_scaling) or not 0.0 <= goal.velocity_scaling <= 1.0:
             return f"velocity_scaling {goal.velocity_scaling:g} is outside (0, 1]"
         if goal.named_pose:
             if goal.joint_names or len(goal.positions):

@@ -159,7 +159,9 @@ class MobileBase:
 
     def check_pose(self, pose_stamped) -> str:
         """Why a geometry_msgs/PoseStamped cannot be driven to, or ``""``."""
-        p = pose_stamped.pose.position
+        p, q = pose_stamped.pose.position, pose_stamped.pose.orientation
+        if not all(math.isfinite(v) for v in (q.x, q.y, q.z, q.w)):
+            return f"orientation ({q.x:g}, {q.y:g}, {q.z:g}, {q.w:g}) is not finite"
         return self.check_frame(pose_stamped.header.frame_id) or self.check_point(p.x, p.y)
 
     def fill_pose(self, pose_stamped) -> None:

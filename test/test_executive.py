@@ -273,6 +273,111 @@ def test_startup_mission_runs_and_exits_with_its_outcome(tmp_path):
     assert events[-1]["outcome"] == "succeeded"
 
 
-def test_bad_parameters_at_start_are_refused(tmp_path):
-    with pytest.raises(RuntimeError, match="exited with 2.*goal_policy must be one of"):
-        ExecutiveProcess({"goal_policy": "whatever", "log_dir": str(tmp_path)}, namespace=unique_name("bad"))
+# -- parameters: ranges, start-only ones read-only, all of them readable ---------------------------
+
+def parameter_client(ros, executive):
+    from rclpy.parameter_client import AsyncParameterClient
+
+    client = AsyncParameterClient(ros.node, executive.node_name)
+    ros.spin_until(client.services_are_ready, 10.0, f"parameter services of {executive.node_name}")
+    return client
+
+
+def set_one(ros, client, name, value):
+    from rclpy.parameter import Parameter
+
+    return ros.wait(client.set_parameters([Parameter(name, value=value)]), 10.0).results[0]
+
+
+@pytest.mark.parametrize("name, value", [
+    ("tick_rate", 1e-10), ("tick_rate", float("inf")), ("tick_rate", float("nan")), ("tick_rate", 1e9),
+    ("tick_rate", 101.0), ("tick_rate", 0.0), ("tick_rate", -5.0),
+    ("halt_timeout", float("nan")), ("halt_timeout", float("inf")), ("halt_timeout", -1.0), ("halt_timeout", 1e7),
+    ("goal_policy", "whatever"), ("tick_rate", "fast"),
+])
+def test_a_number_out_of_range_is_refused_at_run_time(ros, executive, name, value):
+    from rcl_interfaces.msg import ParameterType
+
+    client = parameter_client(ros, executive)
+    before = ros.wait(client.get_parameters([name]), 10.0).values[0]
+    result = set_one(ros, client, name, value)
+    assert not result.successful and result.reason, result
+    after = ros.wait(client.get_parameters([name]), 10.0).values[0]
+    assert after == before      # nothing changed
+    if isinstance(value, float):
+        described = ros.wait(client.describe_parameters([name]), 10.0).descriptors[0]
+        assert described.type == ParameterType.PARAMETER_DOUBLE and not described.read_only
+        assert described.floating_point_range and described.floating_point_range[0].to_value <= 3600.0
+    # and the executive still answers
+    status, result = send(ros, executive, "no_such_mission").result(15)
+    assert result.outcome_code == RESULT.OUTCOME_INVALID
+
+
+def test_a_number_in_range_is_taken(ros, executive):
+    client = parameter_client(ros, executive)
+    try:
+        assert set_one(ros, client, "tick_rate", 100.0).successful     # the maximum itself
+        assert ros.wait(client.get_parameters(["tick_rate"]), 10.0).values[0].double_value == 100.0
+    finally:
+        assert set_one(ros, client, "tick_rate", 10.0).successful
+
+
+START_ONLY = {"missions_dir": "/etc", "log_dir": "/tmp/elsewhere", "setup_timeout": 30.0, "mission": "patrol",
+              "mission_parameters": ["laps=2"], "exit_when_done": True, "viewer": True, "viewer_port": 9999,
+              "viewer_host": "0.0.0.0", "viewer_allow_control": True, "viewer_allowed_hosts": ["evil.example"],
+              "max_goal_size": 10 ** 7, "max_overrides": 10000, "max_override_size": 10 ** 6, "max_nodes": 10 ** 6,
+              "load_timeout": 600.0, "max_loading_goals": 100000, "max_error_size": 10 ** 6, "max_errors": 100000,
+              "result_timeout": 86400, "max_logged_payload": 10 ** 7}
+
+
+def test_start_only_parameters_are_read_only(ros, executive):
+    """`ros2 param set` on a start-only parameter says it is read-only instead of 'successful'
+    and nothing happening; the limits and directories cannot be lifted by a peer on the network."""
+    from executive.parameters import PARAMETERS
+
+    assert set(START_ONLY) == {n for n, spec in PARAMETERS.items() if spec.start_only}
+    client = parameter_client(ros, executive)
+    names = sorted(START_ONLY)
+    before = ros.wait(client.get_parameters(names), 10.0).values
+    for name in names:
+        result = set_one(ros, client, name, START_ONLY[name])
+        assert not result.successful and "read-only" in result.reason, (name, result)
+    assert ros.wait(client.get_parameters(names), 10.0).values == before
+    described = ros.wait(client.describe_parameters(names), 10.0).descriptors
+    assert all(d.read_only for d in described)
+    ranged = {d.name: d for d in described if d.integer_range or d.floating_point_range}
+    assert {"viewer_port", "max_goal_size", "setup_timeout", "load_timeout", "result_timeout"} <= set(ranged)
+
+
+def test_every_parameter_can_be_read_at_once(ros, executive):
+    """What `ros2 param dump` does: list every name, then get them all in one request; an array
+    declared without a value would make rclpy answer nothing for the whole request."""
+    from rcl_interfaces.msg import ParameterType
+
+    client = parameter_client(ros, executive)
+    names = list(ros.wait(client.list_parameters(), 10.0).result.names)
+    values = ros.wait(client.get_parameters(names), 10.0).values
+    assert len(values) == len(names) and "mission_parameters" in names
+    by_name = dict(zip(names, values))
+    assert by_name["mission_parameters"].type == ParameterType.PARAMETER_STRING_ARRAY
+    assert list(by_name["mission_parameters"].string_array_value) == []
+    assert all(v.type != ParameterType.PARAMETER_NOT_SET for v in values)
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"tick_rate": 1e9}, ["tick_rate", "out of range", "1 to 100"]),
+    ({"tick_rate": 0.0}, ["tick_rate", "out of range"]),
+    ({"viewer_port": 70000}, ["viewer_port", "0 to 65535"]),
+    ({"goal_policy": "whatever"}, ["goal_policy must be one of"]),
+])
+def test_bad_parameters_at_start_name_the_range(tmp_path, params, words):
+    process = None
+    try:
+        process = ExecutiveProcess({**params, "log_dir": str(tmp_path)}, namespace=unique_name("badstart"))
+    except RuntimeError as exc:
+        text = str(exc)
+        assert "exited with 2" in text and all(w in text for w in words), text
+        assert "Traceback" not in text, text
+    else:
+        process.stop()
+        pytest.fail(f"{params} accepted at start")

@@ -34,6 +34,12 @@ def nav_goal(x, y, yaw=0.0, frame="map"):
     return goal
 
 
+def turned(goal, z: float):
+    """``goal`` with its orientation's z set to ``z`` as given (a quaternion no yaw makes)."""
+    goal.pose.pose.orientation.z = z
+    return goal
+
+
 def trajectory_goal(names, points):
     """points: [(seconds, [positions])]"""
     goal = FollowJointTrajectory.Goal()
@@ -78,6 +84,9 @@ def test_navigate_reaches_goal_with_decreasing_distance_and_odom(ros, sim):
     (nav_goal(1.0, 1.0, frame="odom"), "unknown frame"),
     (nav_goal(1.0, 1.0, frame=""), "empty frame"),
     (nav_goal(float("nan"), 1.0), "not finite"),
+    (nav_goal(float("inf"), 1.0), "not finite"),
+    (nav_goal(1.0, 1.0, yaw=float("nan")), "yaw not finite"),
+    (turned(nav_goal(1.0, 1.0), float("inf")), "orientation not finite"),
 ])
 def test_navigate_rejects_invalid_goals(ros, sim, goal, why):
     assert not navigate(ros, sim, goal).accepted(), why
@@ -124,6 +133,7 @@ def test_follow_joint_trajectory_succeeds_with_feedback(ros, sim):
     (ARM_JOINTS[:1], [(1.0, [0.1]), (0.5, [0.2])], "time_from_start decreasing"),
     (ARM_JOINTS[:2], [(1.0, [0.1])], "fewer positions than joints"),
     (ARM_JOINTS[:1], [], "no points"),
+    (ARM_JOINTS[:1], [(1.0, [float("nan")])], "position not finite"),
 ])
 def test_follow_joint_trajectory_rejects_invalid_goals(ros, sim, names, points, why):
     call = ros.send_goal(FollowJointTrajectory, sim.name("follow_joint_trajectory"), trajectory_goal(names, points))
@@ -150,6 +160,8 @@ def test_move_arm_to_named_pose_and_to_joints(ros, sim):
     (MoveArm.Goal(joint_names=["elbow_joint"], positions=[9.0]), "beyond the limit"),
     (MoveArm.Goal(joint_names=["tail_joint"], positions=[0.0]), "unknown joint"),
     (MoveArm.Goal(named_pose="home", velocity_scaling=1.5), "velocity scaling above 1"),
+    (MoveArm.Goal(named_pose="home", velocity_scaling=float("nan")), "velocity scaling not finite"),
+    (MoveArm.Goal(joint_names=["elbow_joint"], positions=[float("nan")]), "position not finite"),
     (MoveArm.Goal(named_pose="home", joint_names=["elbow_joint"], positions=[0.0]), "both pose and joints"),
 ])
 def test_move_arm_rejects_invalid_goals(ros, sim, goal, why):

@@ -251,9 +251,11 @@ def build_parser():
     add_viewer_arguments(p, control=True)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("send", help="send a mission to a running executive and follow it")
-    p.add_argument("mission", metavar="MISSION", help="a mission name (or a file path the executive can read)")
+    p.add_argument("mission", metavar="MISSION", help="a mission name the executive knows, or a mission file here "
+                                                      "(its contents are sent)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--text", action="store_true", help="send the file's contents instead of its name")
+    p.add_argument("--text", action="store_true", help="MISSION is a file: send its contents (the default for a "
+                                                        "file that exists here)")
     p.add_argument("--action", default="/execute_mission", help="the executive's action (default /execute_mission)")
     p.add_argument("--wait", type=float, default=10.0, metavar="S", help="how long to wait for the executive")
     p.set_defaults(func=cmd_send)

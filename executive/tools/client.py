@@ -24,10 +24,14 @@ def send(args) -> int:
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
     mission = args.mission
-    if args.text:
-        mission = pathlib.Path(args.mission).read_text()
-    elif pathlib.Path(mission).is_file():
-        mission = str(pathlib.Path(mission).resolve())    # a path the executive can open (same machine)
+    if args.text or pathlib.Path(mission).is_file():
+        # The contents, not the path: an executive takes goals naming missions in its own mission
+        # directories only (README: "Hostile input"), and may run on another machine.
+        try:
+            mission = pathlib.Path(args.mission).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"mission send: cannot read {args.mission}: {exc}", file=sys.stderr)
+            return 2
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     executive = Executive(f"mission_send_{os.getpid()}", action=args.action)
     interrupted = []

@@ -143,7 +143,7 @@ def linger_seconds(args) -> float:
 
 def _linger(args, executive, executor, viewer, signals):
     """Serve the final state (and whatever the page starts) until the linger time or Ctrl-C."""
-    from executive.node import spin_until
+    from executive.node import spin_once, spin_until
 
     seconds = linger_seconds(args)
     if seconds <= 0 or signals:
@@ -152,7 +152,7 @@ def _linger(args, executive, executor, viewer, signals):
           + ("until Ctrl-C" if math.isinf(seconds) else f"for {seconds:g} s"), flush=True)
     deadline = time.monotonic() + seconds
     while not signals and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.1)
+        spin_once(executor, 0.1)
     if executive.halt("mission run is exiting"):     # a mission started from the page
         spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
 
@@ -168,13 +168,20 @@ def _run_here(args, mission, viewer=None, sims=()) -> int:
     from executive import run as runs
     from executive.language.compiler import compile_mission
     from executive.tools.live import LiveView
-    from executive.node import EXIT_CODES, ExecutiveNode
+    from executive.node import EXIT_CODES, ExecutiveNode, spin_once
 
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     overrides = [Parameter("tick_rate", value=float(args.tick_rate)), Parameter("log_dir", value=args.log_dir or "")]
     if args.missions_dir:
         overrides.append(Parameter("missions_dir", value=args.missions_dir))
-    executive = ExecutiveNode("mission_run", serve=False, parameter_overrides=overrides)
+    try:
+        executive = ExecutiveNode("mission_run", serve=False, parameter_overrides=overrides)
+    except ValueError as exc:       # a value out of range (--tick-rate 1e9)
+        print(f"mission run: {exc}", file=sys.stderr)
+        if viewer is not None:
+            viewer.close()
+        rclpy.try_shutdown()
+        return EXIT_CODES[runs.INVALID]
     executive.get_logger().set_level(rclpy.logging.LoggingSeverity.WARN)   # the live view says it all
     # The mission's own log messages (log leaves) appear in the live view, in their place among the
     # status changes, and in the run log; printed by rclpy as well they would come out of order.
@@ -209,7 +216,7 @@ def _run_here(args, mission, viewer=None, sims=()) -> int:
             while not started.done:
                 if signals:
                     executive.halt(f"interrupted by {signal.Signals(signals[0]).name}", runs.INTERRUPTED)
-                executor.spin_once(timeout_sec=0.1)
+                spin_once(executor, 0.1)
         finally:
             executive.listeners.remove(view.update)
             view.close()        # the terminal leaves the live display whatever happened
