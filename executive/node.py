@@ -33,6 +33,7 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import NameValidationException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
@@ -49,6 +50,11 @@ from mission_interfaces.msg import TreeSnapshot
 
 EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130,
               runs.INTERRUPTED: 130, runs.ERROR: 4}
+# Requests of one burst every service of the executive answers (ExecuteMission's goal, cancel and
+# result services, pause, resume): rclpy takes one request per executor round, and a request that
+# finds the server's queue full is dropped without a word (ROS_WHEELS.md, item 3).
+BURST = 1000
+SERVICE_QOS = QoSProfile(depth=BURST, reliability=ReliabilityPolicy.RELIABLE)
 RESULT_DELIVERY_TIMEOUT = 3.0   # s an exiting executive keeps serving for its last results to go out
 SNAPSHOT_PERIOD = 0.05     # s: the most often ~/tree_snapshots is published
 # The guard on immediate re-ticks: after this many ticks in a row that made progress, or this much
@@ -95,8 +101,8 @@ class ExecutiveNode(Node):
         self._snapshot_due = False
         self._snapshots = self.create_publisher(TreeSnapshot, "~/tree_snapshots", snapshots.SNAPSHOT_QOS)
         self._snapshots.publish(snapshots.idle(self.get_clock().now().to_msg()))
-        self.create_service(Trigger, "~/pause", self._on_pause)
-        self.create_service(Trigger, "~/resume", self._on_resume)
+        self.create_service(Trigger, "~/pause", self._on_pause, qos_profile=SERVICE_QOS)
+        self.create_service(Trigger, "~/resume", self._on_resume, qos_profile=SERVICE_QOS)
         if serve:
             from executive.server import MissionServer
             self.server = MissionServer(self)

@@ -16,8 +16,8 @@
   next ones are rejected until some are answered.
 - No exception escapes a callback: an internal fault ends the goal with outcome ERROR (logged with
   its traceback), and the executive and any running mission carry on.
-- Bursts: the goal, cancel and result services keep BURST requests each, so every request of a
-  burst that size is answered.
+- Bursts: the goal, cancel and result services keep ``node.BURST`` requests each, so every
+  request of a burst that size is answered.
 - On shutdown, goals are refused, a running mission ends INTERRUPTED, and every accepted goal's
   result is sent before the node goes (:attr:`MissionServer.delivered`).
 - Cancel halts the tree and returns the result (CANCELED) only after every goal the mission had
@@ -28,12 +28,12 @@ import time
 
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
 
 from behaviors.leaf import release
 from executive import loading, paths, run as runs
 from executive.language.errors import MissionError, MissionInvalid
+from executive.node import SERVICE_QOS
 from mission_interfaces.action import ExecuteMission
 
 _R = ExecuteMission.Result
@@ -42,10 +42,6 @@ OUTCOMES = {runs.SUCCEEDED: _R.OUTCOME_SUCCEEDED, runs.FAILED: _R.OUTCOME_FAILED
             runs.CANCELED: _R.OUTCOME_CANCELED, runs.UNREACHABLE: _R.OUTCOME_UNREACHABLE, runs.ERROR: _R.OUTCOME_ERROR,
             runs.INTERRUPTED: _R.OUTCOME_INTERRUPTED}
 RESULT_GRACE = 1.0   # s after the last result before an exiting executive stops serving (see delivered)
-# Requests of one burst every service answers: rclpy takes one request per executor round, and a
-# request that finds the server's queue full is dropped without a word (ROS_WHEELS.md, item 3).
-BURST = 1000
-SERVICE_QOS = QoSProfile(depth=BURST, reliability=ReliabilityPolicy.RELIABLE)
 ERRORS_LOGGED = 20      # validation errors of one invalid goal written to the log (all go in its result)
 INTERNAL = "internal error while loading the mission (logged by the executive)"
 

@@ -61,7 +61,7 @@ class MissionFeedback:
 
 @dataclasses.dataclass(frozen=True)
 class MissionResult:
-    outcome: str              # succeeded, failed, invalid, canceled, unreachable, error or interrupted
+    outcome: str              # succeeded, failed, invalid, canceled, unreachable, error, interrupted (or unset)
     message: str
     failed_behavior: str = ""  # path of the behaviour whose failure failed the mission
     errors: tuple = ()         # validation errors (outcome invalid), "file:line:col: key: message"
@@ -73,8 +73,14 @@ class MissionResult:
 
     @classmethod
     def from_message(cls, result, status: int) -> "MissionResult":
-        return cls(OUTCOME_NAMES.get(result.outcome_code, str(result.outcome_code)), result.message, result.failed_behavior,
-                   tuple(result.errors), status)
+        """An outcome code the executive never sends (0, OUTCOME_UNSET: an empty Result(), which
+        rclpy sends when an execute callback fails; or a code from a newer revision) reads as
+        outcome ``unset`` or ``unknown N``, never as success, whatever the goal's status says."""
+        code = result.outcome_code
+        outcome = OUTCOME_NAMES.get(code) or ("unset" if code == ExecuteMission.Result.OUTCOME_UNSET else f"unknown {code}")
+        message = result.message or ("" if code in OUTCOME_NAMES else
+                                     f"the executive's result has no known outcome (outcome_code {code})")
+        return cls(outcome, message, result.failed_behavior, tuple(result.errors), status)
 
 
 def parameter_list(params) -> list:
@@ -137,8 +143,8 @@ class Executive(Node):
     # -- one mission --------------------------------------------------------------------------------
     def run(self, mission: str, params: Union[None, dict, list] = None, timeout: float = 10.0,
             feedback_callback: Optional[Callable[[MissionFeedback], None]] = None) -> bool:
-        """Send ``mission`` (a name the executive knows, a path it can read, or the mission as YAML
-        text) with parameter overrides ``params``.
+        """Send ``mission`` (a mission name in the executive's mission directories, or the mission
+        as YAML text) with parameter overrides ``params``.
 
         Returns True once the executive accepted the goal, False when it rejected it (a mission is
         running and its ``goal_policy`` is ``reject``). An invalid mission is accepted: its result

@@ -20,6 +20,7 @@ def send(args) -> int:
     from rclpy.signals import SignalHandlerOptions
 
     from executive.tools.api import Executive, ExecutiveError
+    from executive import run as runs
     from executive.node import EXIT_CODES
 
     os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
@@ -61,7 +62,7 @@ def send(args) -> int:
             print(f"failed behaviour: {result.failed_behavior}")
         for error in result.errors:
             print(error, file=sys.stderr)
-        return EXIT_CODES.get(result.outcome, 1)
+        return EXIT_CODES.get(result.outcome, EXIT_CODES[runs.ERROR])     # unset/unknown: never 0
     except ExecutiveError as exc:
         print(f"mission send: {exc}", file=sys.stderr)
         return 3

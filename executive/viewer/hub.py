@@ -122,8 +122,9 @@ class Control:
                 return
             try:
                 job.answer = self._cancel() if job.action == "cancel" else self._start(**job.args)
-            except Exception as exc:        # answer the page instead of killing the executor
-                job.answer = (500, {"ok": False, "message": f"{type(exc).__name__}: {exc}"})
+            except Exception:       # answer the page instead of killing the executor
+                self.executive.report_fault(f"the viewer's {job.action} request")
+                job.answer = (500, {"ok": False, "message": "internal error (logged by the executive)"})
             job.done.set()
 
     def _cancel(self) -> tuple:
