@@ -218,8 +218,9 @@ class MissionServer:
                              and run.state != runs.PAUSED, state=run.state)
                     self.executive.halt("cancelled by the caller")
             self.executive.wake()
-        except Exception:
+        except Exception:   # refused, so the goal stays cancellable (a CANCELING goal cannot be cancelled again)
             self.executive.report_fault("handling a cancel request")
+            return CancelResponse.REJECT
         return CancelResponse.ACCEPT
 
     async def _execute(self, goal_handle):
