@@ -77,14 +77,16 @@ class ExecutiveNode(Node):
         self._faults_logged = set()
         self._missions = MissionCache()
         super().__init__(node_name, **kwargs)
-        parameters.declare(self)        # ValueError naming a value given at start that is out of range
-        self.add_on_set_parameters_callback(self._check_parameters)
         self.tree = snapshots.make_tree(self.get_name())
+        # py_trees_ros's BehaviourTree.setup() declares setup_timeout itself (read-only) and fails if
+        # it exists; it takes our value, so missions' setups read the same parameter. rclpy cannot
+        # undeclare a read-only parameter: ours is writable until then.
+        borrowed = ("setup_timeout",) if snapshots.uses_py_trees_ros(self.tree) else ()
+        parameters.declare(self, writable=borrowed)     # ValueError naming a value out of range
+        self.add_on_set_parameters_callback(self._check_parameters)
         setup_timeout = self._param("setup_timeout")
-        if snapshots.uses_py_trees_ros(self.tree):
-            # py_trees_ros's BehaviourTree.setup() declares setup_timeout itself (read-only) and
-            # fails if it exists; it takes our value, so missions' setups read the same parameter.
-            self.undeclare_parameter("setup_timeout")
+        for name in borrowed:
+            self.undeclare_parameter(name)
         self.tree.setup(node=self, timeout=setup_timeout)
         self._tree_visitors = snapshots.uses_py_trees_ros(self.tree)
         if self._tree_visitors:

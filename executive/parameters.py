@@ -85,8 +85,8 @@ PARAMETERS = {
 }
 
 
-def descriptor(name: str, spec: Spec) -> ParameterDescriptor:
-    d = ParameterDescriptor(description=spec.description, read_only=spec.start_only)
+def descriptor(name: str, spec: Spec, writable: bool = False) -> ParameterDescriptor:
+    d = ParameterDescriptor(description=spec.description, read_only=spec.start_only and not writable)
     if spec.choices:
         d.additional_constraints = "one of: " + ", ".join(spec.choices)
     if spec.range is not None:
@@ -98,17 +98,19 @@ def descriptor(name: str, spec: Spec) -> ParameterDescriptor:
     return d
 
 
-def declare(node) -> None:
+def declare(node, writable=()) -> None:
     """Declare every parameter on ``node`` (values given at start included). Raises ValueError
-    naming the parameter and its range for a value rclpy or :func:`check` refuses."""
+    naming the parameter and its range for a value rclpy or :func:`check` refuses. ``writable``:
+    start-only parameters to declare writable all the same (to be undeclared and declared again
+    by someone else, which rclpy refuses for a read-only one)."""
     for name, spec in PARAMETERS.items():
-        d = descriptor(name, spec)
+        d = descriptor(name, spec, name in writable)
         try:
             if isinstance(spec.default, Parameter.Type):
                 # Declared with a type, an array given no value stays uninitialised, and then a
                 # get_parameters naming it (ros2 param dump) answers nothing at all: give it [].
-                writable = ParameterDescriptor(description=d.description, type=spec.default.value)
-                node.declare_parameter(name, spec.default, writable)
+                initial = ParameterDescriptor(description=d.description, type=spec.default.value)
+                node.declare_parameter(name, spec.default, initial)
                 if node.get_parameter_or(name).value is None:
                     node.set_parameters([Parameter(name, spec.default, [])])
                 d.type = spec.default.value
