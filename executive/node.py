@@ -44,7 +44,7 @@ from executive.language.cache import MissionCache
 from executive.language.compiler import compile_mission, seed_blackboard
 from executive.language.errors import MissionError, MissionInvalid
 from executive.language.resolve import parse_overrides, resolve, resolve_text
-from executive.loading import is_mission_text
+from executive.loading import cut, is_mission_text
 from executive.runlog import RunLog
 from mission_interfaces.msg import TreeSnapshot
 
@@ -62,6 +62,7 @@ SNAPSHOT_PERIOD = 0.05     # s: the most often ~/tree_snapshots is published
 # behaviours cannot starve service calls, cancels and results waiting to be served.
 MAX_RETICKS = 32
 RETICK_BUDGET = 0.005      # s
+FAULT_REPEAT_PERIOD = 10.0  # s: the most often one internal fault that keeps happening is logged again
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
 
 
@@ -74,7 +75,7 @@ class ExecutiveNode(Node):
         self.server = None
         self.viewer = None
         self.client_pool = ClientPool()
-        self._faults_logged = set()
+        self._faults_logged = {}        # traceback text -> [repeats not yet said, when last said]
         self._missions = MissionCache()
         super().__init__(node_name, **kwargs)
         self.tree = snapshots.make_tree(self.get_name())
@@ -248,8 +249,11 @@ class ExecutiveNode(Node):
         from executive import recovery
         from executive.runlog import default_log_dir
 
-        recovery.sweep(self, executor, self._param("log_dir") or default_log_dir(),
-                       server_timeout=5.0, halt_timeout=self._param("halt_timeout"), log=self.get_logger())
+        try:
+            recovery.sweep(self, executor, self._param("log_dir") or default_log_dir(),
+                           server_timeout=5.0, halt_timeout=self._param("halt_timeout"), log=self.get_logger())
+        except Exception:       # the executive starts all the same
+            self.report_fault("looking for runs a previous executive left unfinished")
 
     def _install(self, run):
         """Make ``run``'s tree the child of the long-lived root, replacing the last one."""
@@ -311,12 +315,19 @@ class ExecutiveNode(Node):
     def report_fault(self, doing: str):
         """Log an internal fault (a bug) with its traceback, once per distinct traceback; called from
         an ``except`` block of a callback that must not let it escape."""
-        text = traceback.format_exc()
-        if text not in self._faults_logged:
-            self._faults_logged.add(text)
+        text = cut(traceback.format_exc(), 20000)     # an exception's text may quote a hostile goal
+        now = time.monotonic()
+        seen = self._faults_logged.get(text)
+        if seen is None:
+            if len(self._faults_logged) >= 200:     # bounded, however many kinds of fault there are
+                self._faults_logged.clear()
+            self._faults_logged[text] = [0, now]
             self.get_logger().error(f"internal error while {doing}:\n{text}")
-        else:
-            self.get_logger().error(f"internal error while {doing} (traceback logged before)")
+            return
+        seen[0] += 1        # the same fault again (every tick, say): said at most every FAULT_REPEAT_PERIOD
+        if now - seen[1] >= FAULT_REPEAT_PERIOD:
+            self.get_logger().error(f"internal error while {doing}, {seen[0]} more time(s) (traceback logged before)")
+            seen[:] = [0, now]
 
     # -- the tick -------------------------------------------------------------------------------
     def _tick(self):

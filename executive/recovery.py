@@ -23,6 +23,7 @@ from unique_identifier_msgs.msg import UUID
 
 from behaviors.messages import InterfaceError, import_type
 from executive import runlog
+from executive.node import spin_until
 from executive.runlog import is_alive
 
 ENDING_EVENTS = ("result", "goal_rejected", "goal_lost")
@@ -86,11 +87,16 @@ def sweep(node, executor, log_dir, server_timeout: float = 5.0, halt_timeout: fl
         except (OSError, ValueError):
             continue
         goals = [dict(g, outcome=_cancel(node, executor, g, server_timeout, halt_timeout)) for g in open_goals(events)]
-        appended = RunLogAppender(run_dir)
-        appended.write("orphans_cancelled", goals=goals, by_pid=os.getpid())
-        appended.write("run_finished", outcome="interrupted", failed_behavior="", failure=None, failures=[],
-                       message="the executive running it stopped without ending it (a crash, SIGKILL or power cut); "
-                               f"{len(goals)} goal(s) it left were cancelled")
+        try:
+            appended = RunLogAppender(run_dir)
+            appended.write("orphans_cancelled", goals=goals, by_pid=os.getpid())
+            appended.write("run_finished", outcome="interrupted", failed_behavior="", failure=None, failures=[],
+                           message="the executive running it stopped without ending it (a crash, SIGKILL or power "
+                                   f"cut); {len(goals)} goal(s) it left were cancelled")
+        except (OSError, ValueError) as exc:    # a full or read-only disk: said, and the next run looked at
+            if log is not None:
+                log.error(f"run {os.path.basename(run_dir)}: its goals were cancelled, but its log cannot be "
+                          f"closed: {exc}")
         done.append(dict(run=os.path.basename(run_dir), goals=goals))
         if log is not None:
             log.warn(f"run {os.path.basename(run_dir)} was left unfinished by a previous executive; "
@@ -113,13 +119,6 @@ class RunLogAppender:
             f.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
 
 
-def _spin_until(executor, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        executor.spin_once(timeout_sec=0.05)
-    return predicate()
-
-
 def _cancel(node, executor, goal: dict, server_timeout: float, halt_timeout: float) -> str:
     """Cancel one goal by id and wait for it to end; what happened, in words."""
     try:
@@ -128,14 +127,14 @@ def _cancel(node, executor, goal: dict, server_timeout: float, halt_timeout: flo
         return f"not cancelled: {exc}"
     client = ActionClient(node, action_type, goal["action"])
     try:
-        if not _spin_until(executor, client.server_is_ready, server_timeout):
+        if not spin_until(executor, client.server_is_ready, server_timeout):
             return "server not available; it may still be running"
         goal_id = UUID(uuid=list(bytes.fromhex(goal["goal_id"])))
         handle = ClientGoalHandle(client, goal_id, action_type.Impl.SendGoalService.Response(accepted=True))
         answer = {}
         handle.cancel_goal_async().add_done_callback(partial(_put, answer, "cancel"))
         handle.get_result_async().add_done_callback(partial(_put, answer, "result"))
-        _spin_until(executor, lambda: "result" in answer, halt_timeout)
+        spin_until(executor, lambda: "result" in answer, halt_timeout)
         if "result" not in answer:
             return f"still running after {halt_timeout:g} s"
         status = answer["result"].status
