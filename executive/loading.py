@@ -12,8 +12,9 @@ The action is served over unauthenticated DDS, so a goal is hostile input:
 - **Off the executor's thread.** Parsing and resolving run on one worker thread (:class:`Worker`)
   while the executor keeps ticking the running mission and answering requests; only building the
   py_trees behaviours (whose blackboard registry is not thread-safe) comes back to the executor's
-  thread (:func:`finish`). Goals load one at a time, in the order they arrived; a goal still not
-  loaded ``load_timeout`` seconds after it arrived is answered INVALID and its load is dropped.
+  thread (:func:`finish`, in slices of SLICE seconds). Goals load one at a time, in the order they
+  arrived; a goal still not loaded ``load_timeout`` seconds after it arrived is answered INVALID
+  and its load is dropped.
 """
 import collections
 import concurrent.futures
@@ -23,11 +24,12 @@ from dataclasses import dataclass, fields
 from rclpy.task import Future
 
 from executive import paths
-from executive.language.compiler import compile_mission
+from executive.language.compiler import compile_steps
 from executive.language.errors import MissionError, MissionInvalid
 from executive.language.resolve import Resolver, parse_overrides
 
 GOAL = "<goal>"             # the file name errors give a goal's mission text
+SLICE = 0.005               # s of the executor's thread one goal's loading takes before giving it back
 PARAMETERS = "<parameters>"
 
 
@@ -120,12 +122,34 @@ def resolve_goal(mission: str, overrides, roots, limits: Limits, deadline: float
     return resolver.mission(path, values), resolver
 
 
-def finish(resolved):
-    """The executor thread's part of loading: the checks that build behaviours, then the tree.
-    Returns (model, py_trees root); raises MissionInvalid."""
+class LoadTimeout(Exception):
+    """The goal's load went past its deadline."""
+
+
+async def finish(resolved, next_round, deadline: float):
+    """The executor thread's part of loading: the checks that build behaviours, then the tree, in
+    slices of at most SLICE seconds, awaiting ``next_round()`` (a future the executor completes in
+    its next round) in between, so that a big mission never holds the executor for long. Returns
+    (model, py_trees root); raises MissionInvalid, or LoadTimeout past ``deadline`` (monotonic s;
+    what was built is released)."""
     model, resolver = resolved
-    resolver.check_deferred()
-    return model, compile_mission(model)
+    await _in_slices(resolver.check_deferred_steps(), next_round, deadline)
+    return model, await _in_slices(compile_steps(model), next_round, deadline)
+
+
+async def _in_slices(steps, next_round, deadline: float):
+    until = time.monotonic() + SLICE
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
+        if time.monotonic() > until:
+            if time.monotonic() > deadline:
+                steps.close()       # releases what it built
+                raise LoadTimeout()
+            await next_round()
+            until = time.monotonic() + SLICE
 
 
 def _listed(roots) -> str:
@@ -142,6 +166,7 @@ class Worker:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._done = collections.deque()        # (rclpy future, concurrent future): appended by the thread
         self._guard = node.create_guard_condition(self._deliver)
+        self._rounds = []                       # futures waiting for the executor's next round
         self._closed = False
 
     def submit(self, deadline: float, function, *args) -> Future:
@@ -163,11 +188,21 @@ class Worker:
             except Exception:       # the node is being destroyed: nobody waits any more
                 pass
 
+    def next_round(self) -> Future:
+        """A future the executor completes in its next round (after what else is ready)."""
+        future = Future()
+        self._rounds.append(future)
+        self._guard.trigger()
+        return future
+
     def _deliver(self):
         while self._done:
             answer, job = self._done.popleft()
             if not answer.done():
                 answer.set_result(job)
+        rounds, self._rounds = self._rounds, []
+        for future in rounds:
+            future.set_result(None)
 
     def close(self):
         self._closed = True

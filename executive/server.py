@@ -173,13 +173,16 @@ class MissionServer:
             job = await answer
         finally:
             self.executive.destroy_timer(timer)
+        late = runs.invalid([MissionError(loading.GOAL, 0, 0, "mission", (
+            f"not loaded within {limits.load_timeout:g} s (the executive's load_timeout parameter)"))])
         if job is None or job.cancelled() or isinstance(job.exception(), TimeoutError):
-            return runs.invalid([MissionError(loading.GOAL, 0, 0, "mission", (
-                f"not loaded within {limits.load_timeout:g} s (the executive's load_timeout parameter)"))])
-        try:
-            return loading.finish(job.result())     # the thread's exception, if any, is raised here
+            return late
+        try:    # job.result() raises what the thread raised
+            return await loading.finish(job.result(), self._worker.next_round, deadline)
         except MissionInvalid as exc:
             return runs.invalid(exc.errors)
+        except loading.LoadTimeout:
+            return late
 
     def _accept(self, goal_request, loaded):
         # The handle rclpy makes for an accepted goal carries this very request object; rclpy may

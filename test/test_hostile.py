@@ -95,6 +95,9 @@ CASES = [
     ("deep_subtree_expansion", "name: expand\nsubtrees:\n" + "".join(
         f"  s{i}:\n    tree: {{sequence: {{children: [{{subtree: {{use: s{i + 1}}}}}, {{subtree: {{use: s{i + 1}}}}}]}}}}\n"
         for i in range(24)) + "  s24:\n    tree: {wait: {seconds: 0}}\ntree: {subtree: {use: s0}}\n", []),
+    ("big_mission_invalid_at_its_end", text("  sequence:\n    children:\n" + "".join(
+        f"      - navigate: {{pose: {{x: 1.0, y: {i % 10}.0}}}}\n" for i in range(2000)) +
+        "      - action: {type: mission_interfaces/action/NoSuchAction, action: nowhere}", extra="robot: r\n"), []),
     ("ten_megabytes", "name: big\ntree: {wait: {seconds: 1}}\n# " + "x" * 10_000_000 + "\n", []),
     ("control_characters_text", "name: \x1b[2J\x07\ntree: {wait: {seconds: 1}}\nbogus: \x01\n", []),
     ("not_yaml", "{{{{ ]]]] :::: \n", []),

@@ -12,10 +12,26 @@ from executive.language.model import Mission, Node, bb_key, is_bb_ref
 
 def compile_mission(mission: Mission) -> py_trees.behaviour.Behaviour:
     """The mission's tree. Its root is named after the mission."""
-    root = build(mission.root)
+    return run_steps(compile_steps(mission))
+
+
+def compile_steps(mission: Mission):
+    """:func:`compile_mission` one behaviour at a time: a generator that yields after each behaviour
+    it builds and returns the root, so a host can give its thread back in between (see
+    executive/loading.py). What it built is released if a builder raises or it is dropped."""
+    root = yield from build_steps(mission.root)
     if root.name == mission.root.kind:
         root.name = mission.name
     return root
+
+
+def run_steps(steps):
+    """Run a generator of steps to its end; its return value."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as stop:
+            return stop.value
 
 
 def seed_blackboard(mission: Mission) -> None:
@@ -25,9 +41,33 @@ def seed_blackboard(mission: Mission) -> None:
 
 
 def build(node: Node) -> py_trees.behaviour.Behaviour:
-    behaviour = BUILDERS[node.kind](node, [build(c) for c in node.children])
-    behaviour.mission_node = node       # for errors, the log and the viewer: where it was written
-    return behaviour
+    return run_steps(build_steps(node))
+
+
+def build_steps(node: Node):
+    """Build ``node``'s behaviour, children first, yielding after each behaviour; returns it."""
+    made = []
+    frames = [(node, [])]       # (node, its children built so far): no recursion, however deep
+    try:
+        while True:
+            current, children = frames[-1]
+            if len(children) < len(current.children):
+                frames.append((current.children[len(children)], []))
+                continue
+            frames.pop()
+            behaviour = BUILDERS[current.kind](current, children)
+            behaviour.mission_node = current    # for errors, the log and the viewer: where it was written
+            made.append(behaviour)
+            if not frames:
+                return behaviour
+            frames[-1][1].append(behaviour)
+            yield
+    except BaseException:       # a builder raised, or the steps were dropped: nothing stays registered
+        from behaviors.leaf import release
+
+        for behaviour in made:
+            release(behaviour)
+        raise
 
 
 def remote_name(node: Node, field: str) -> str:
