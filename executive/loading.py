@@ -74,7 +74,7 @@ def cut_errors(errors, limits: Limits) -> list:
 
 def label(mission: str) -> str:
     """A goal's mission as a log line names it: the name, or the name line of mission text (cut)."""
-    text = mission.strip()
+    text = mission[:20000].strip()      # however big the goal, a label costs little
     if "\n" not in text and len(text) <= 80:
         return repr(text)
     for line in text.splitlines()[:200]:

@@ -42,6 +42,7 @@ OUTCOMES = {runs.SUCCEEDED: _R.OUTCOME_SUCCEEDED, runs.FAILED: _R.OUTCOME_FAILED
             runs.CANCELED: _R.OUTCOME_CANCELED, runs.UNREACHABLE: _R.OUTCOME_UNREACHABLE, runs.ERROR: _R.OUTCOME_ERROR,
             runs.INTERRUPTED: _R.OUTCOME_INTERRUPTED}
 RESULT_GRACE = 1.0   # s after the last result before an exiting executive stops serving (see delivered)
+REJECTIONS_LOGGED_EVERY = 1.0   # s: the most often a rejected goal is logged (the others are counted)
 ERRORS_LOGGED = 20      # validation errors of one invalid goal written to the log (all go in its result)
 INTERNAL = "internal error while loading the mission (logged by the executive)"
 
@@ -86,6 +87,7 @@ class MissionServer:
         self._waiting = {}          # number -> goal id of each goal waiting to start
         self._last_end = None       # when the last result was set (monotonic), for delivery
         self._accepting = True
+        self._rejected, self._rejected_logged_at = 0, -REJECTIONS_LOGGED_EVERY     # rejections not logged yet
         self._server = ActionServer(
             executive, ExecuteMission, "execute_mission", execute_callback=self._execute,
             goal_callback=self._on_goal, handle_accepted_callback=self._on_accepted, cancel_callback=self._on_cancel,
@@ -124,7 +126,14 @@ class MissionServer:
             return self._accept(goal_request, runs.RunResult(runs.ERROR, message=INTERNAL))
 
     def _reject(self, goal_request, why: str):
-        self.executive.get_logger().warn(f"rejected a goal for mission {loading.label(goal_request.mission)}: {why}")
+        """Reject; logged one line per REJECTIONS_LOGGED_EVERY at most (a burst is one line, and a count)."""
+        now = time.monotonic()
+        self._rejected += 1
+        if now - self._rejected_logged_at >= REJECTIONS_LOGGED_EVERY:
+            more = f" (and {self._rejected - 1} more since the last such line)" if self._rejected > 1 else ""
+            self.executive.get_logger().warn(f"rejected a goal for mission {loading.label(goal_request.mission)}: "
+                                             f"{why}{more}")
+            self._rejected, self._rejected_logged_at = 0, now
         return GoalResponse.REJECT
 
     def _refusal(self):
