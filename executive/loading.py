@@ -18,6 +18,8 @@ The action is served over unauthenticated DDS, so a goal is hostile input:
 """
 import collections
 import concurrent.futures
+import queue
+import threading
 import time
 from dataclasses import dataclass, fields
 
@@ -157,28 +159,39 @@ def _listed(roots) -> str:
 
 
 class Worker:
-    """One thread that runs functions one at a time, in order; each result (a
+    """One daemon thread that runs functions one at a time, in order; each result (a
     ``concurrent.futures.Future``) comes back on the executor's thread, as the result of the rclpy
     Future :meth:`submit` returned (so an ``async`` callback can ``await`` it). A call not started
-    by its ``deadline`` is skipped (its future is answered by then anyway)."""
+    by its ``deadline``, or whose answer is no longer awaited, is skipped. A daemon thread: a load
+    that never ends must not keep the process from exiting."""
 
     def __init__(self, node, name: str = "mission-loader"):
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._jobs = queue.SimpleQueue()
         self._done = collections.deque()        # (rclpy future, concurrent future): appended by the thread
         self._guard = node.create_guard_condition(self._deliver)
         self._rounds = []                       # futures waiting for the executor's next round
         self._closed = False
+        threading.Thread(target=self._work, name=name, daemon=True).start()
 
     def submit(self, deadline: float, function, *args) -> Future:
-        answer = Future()
-
-        def run():
-            if answer.done() or time.monotonic() > deadline:
-                raise TimeoutError("not started before its deadline")
-            return function(*args)
-        job = self._pool.submit(run)
+        answer, job = Future(), concurrent.futures.Future()
         job.add_done_callback(lambda job: self._hand_over(answer, job))
+        self._jobs.put((job, answer, deadline, function, args))
         return answer
+
+    def _work(self):
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                return
+            job, answer, deadline, function, args = item
+            if answer.done() or time.monotonic() > deadline:
+                job.set_exception(TimeoutError("not started before its deadline"))
+                continue
+            try:
+                job.set_result(function(*args))
+            except BaseException as exc:    # handed over: raised again where the result is read
+                job.set_exception(exc)
 
     def _hand_over(self, answer, job):
         self._done.append((answer, job))
@@ -206,4 +219,4 @@ class Worker:
 
     def close(self):
         self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._jobs.put(None)
