@@ -12,7 +12,8 @@ The action is served over unauthenticated DDS, so a goal is hostile input:
 - **Off the executor's thread.** Parsing and resolving run on one worker thread (:class:`Worker`)
   while the executor keeps ticking the running mission and answering requests; only building the
   py_trees behaviours (whose blackboard registry is not thread-safe) comes back to the executor's
-  thread (:func:`finish`, in slices of SLICE seconds). Goals load one at a time, in the order they
+  thread (:func:`finish`, in slices of SLICE seconds). Resolved models are kept by content (the
+  node's MissionCache), so a goal sent again is only built. Goals load one at a time, in the order they
   arrived; a goal still not loaded ``load_timeout`` seconds after it arrived is answered INVALID
   and its load is dropped.
 """
@@ -104,42 +105,43 @@ def check_goal(mission: str, overrides, limits: Limits) -> list:
     return errors
 
 
-def resolve_goal(mission: str, overrides, roots, limits: Limits, deadline: float):
-    """Parse and resolve a goal's mission (the worker thread's part): (model, resolver) for
-    :func:`finish`. Raises MissionInvalid. Never builds a behaviour."""
-    values = parse_overrides(list(overrides))
-    resolver = Resolver(roots[0] if is_mission_text(mission) else None, max_nodes=limits.max_nodes,
-                        deadline=deadline, defer_interfaces=True)
+def resolve_goal(mission: str, overrides, roots, limits: Limits, deadline: float, cache=None):
+    """Parse and resolve a goal's mission (the worker thread's part; it makes no behaviour): the
+    model. Raises MissionInvalid. ``cache``: a MissionCache shared with ExecutiveNode.load, so a
+    goal sent again is not resolved again."""
+    overrides = tuple(overrides)
+
+    def resolver(root):
+        return Resolver(root, max_nodes=limits.max_nodes, deadline=deadline)
     if is_mission_text(mission):
-        return resolver.text(mission, values, GOAL), resolver
-    try:
-        path = paths.goal_mission(mission, roots)
-    except paths.OutsideRoots:
-        raise MissionInvalid([MissionError(GOAL, 0, 0, "mission", f"{label(mission)} is not in the mission "
-                                           "directories; a goal names a mission in them, or carries its text",
-                                           f"the directories: {_listed(roots)}")]) from None
-    if path is None:
-        raise MissionInvalid([MissionError(GOAL, 0, 0, "mission", f"no mission named {label(mission)}",
-                                           f"looked in {_listed(roots)}")])
-    return resolver.mission(path, values), resolver
+        root = roots[0]
+        key = ("text", mission, str(root), overrides)
+        make = lambda: resolver(root).text(mission, parse_overrides(overrides), GOAL)     # noqa: E731
+    else:
+        try:
+            path = paths.goal_mission(mission, roots)
+        except paths.OutsideRoots:
+            raise MissionInvalid([MissionError(GOAL, 0, 0, "mission", f"{label(mission)} is not in the mission "
+                                               "directories; a goal names a mission in them, or carries its text",
+                                               f"the directories: {_listed(roots)}")]) from None
+        if path is None:
+            raise MissionInvalid([MissionError(GOAL, 0, 0, "mission", f"no mission named {label(mission)}",
+                                               f"looked in {_listed(roots)}")])
+        key = ("file", str(path), overrides)
+        make = lambda: resolver(None).mission(path, parse_overrides(overrides))       # noqa: E731
+    return cache.get(key, make) if cache is not None else make()
 
 
 class LoadTimeout(Exception):
     """The goal's load went past its deadline."""
 
 
-async def finish(resolved, next_round, deadline: float):
-    """The executor thread's part of loading: the checks that build behaviours, then the tree, in
-    slices of at most SLICE seconds, awaiting ``next_round()`` (a future the executor completes in
-    its next round) in between, so that a big mission never holds the executor for long. Returns
-    (model, py_trees root); raises MissionInvalid, or LoadTimeout past ``deadline`` (monotonic s;
-    what was built is released)."""
-    model, resolver = resolved
-    await _in_slices(resolver.check_deferred_steps(), next_round, deadline)
-    return model, await _in_slices(compile_steps(model), next_round, deadline)
-
-
-async def _in_slices(steps, next_round, deadline: float):
+async def finish(model, next_round, deadline: float):
+    """The executor thread's part of loading: building the tree, in slices of at most SLICE
+    seconds, awaiting ``next_round()`` (a future the executor completes in its next round) in
+    between, so that a big mission never holds the executor for long. Returns the py_trees root;
+    raises LoadTimeout past ``deadline`` (monotonic s; what was built is released)."""
+    steps = compile_steps(model)
     until = time.monotonic() + SLICE
     while True:
         try:

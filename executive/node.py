@@ -76,7 +76,7 @@ class ExecutiveNode(Node):
         self.viewer = None
         self.client_pool = ClientPool()
         self._faults_logged = {}        # traceback text -> [repeats not yet said, when last said]
-        self._missions = MissionCache()
+        self.mission_cache = MissionCache()
         super().__init__(node_name, **kwargs)
         self.tree = snapshots.make_tree(self.get_name())
         # py_trees_ros's BehaviourTree.setup() declares setup_timeout itself (read-only) and fails if
@@ -192,11 +192,11 @@ class ExecutiveNode(Node):
         overrides = tuple(overrides)
         if is_mission_text(mission):
             root = paths.mission_roots(self._param("missions_dir"))[0]
-            model = self._missions.get(("text", mission, str(root), overrides),
+            model = self.mission_cache.get(("text", mission, str(root), overrides),
                                        lambda: resolve_text(mission, root, parse_overrides(overrides)))
         else:
             path = self.find(mission)
-            model = self._missions.get(("file", str(path), overrides),
+            model = self.mission_cache.get(("file", str(path), overrides),
                                        lambda: resolve(path, parse_overrides(overrides)))
         return model, compile_mission(model)
 

@@ -176,7 +176,8 @@ class MissionServer:
         limits = self.limits
         deadline = time.monotonic() + limits.load_timeout
         roots = paths.mission_roots(self.executive.get_parameter("missions_dir").value)
-        answer = self._worker.submit(deadline, loading.resolve_goal, mission, overrides, roots, limits, deadline)
+        answer = self._worker.submit(deadline, loading.resolve_goal, mission, overrides, roots, limits, deadline,
+                                     self.executive.mission_cache)
         timer = self.executive.create_timer(limits.load_timeout, lambda: answer.done() or answer.set_result(None))
         try:
             job = await answer
@@ -187,7 +188,8 @@ class MissionServer:
         if job is None or job.cancelled() or isinstance(job.exception(), TimeoutError):
             return late
         try:    # job.result() raises what the thread raised
-            return await loading.finish(job.result(), self._worker.next_round, deadline)
+            model = job.result()
+            return model, await loading.finish(model, self._worker.next_round, deadline)
         except MissionInvalid as exc:
             return runs.invalid(exc.errors)
         except loading.LoadTimeout:

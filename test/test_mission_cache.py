@@ -101,9 +101,9 @@ def test_the_executive_keeps_what_goals_load(ros):
     node = ExecutiveNode(unique_name("cache_exec_"), serve=False, context=ros.context)
     try:
         (model, tree), (again, other) = node.load(TEXT), node.load(TEXT)
-        assert again is model and other is not tree and node._missions.hits == 1
+        assert again is model and other is not tree and node.mission_cache.hits == 1
         node.load(TEXT, ["n=4"])
-        assert node._missions.misses == 2
+        assert node.mission_cache.misses == 2
     finally:
         node.destroy_node()
 
@@ -125,3 +125,25 @@ def test_validation_builds_no_behaviour(monkeypatch):
     assert made == []
     root = compile_mission(mission)
     assert len(made) == len(list(root.iterate()))
+
+
+def test_a_goal_sent_again_is_not_resolved_again(ros, tmp_path):
+    """ExecuteMission goals load through the same cache (off the executor's thread)."""
+    from rclpy.parameter import Parameter
+
+    import scenarios
+    from executive.node import ExecutiveNode
+    from harness import unique_name
+
+    namespace = unique_name("cache_goals")
+    node = ExecutiveNode(namespace=f"/{namespace}", context=ros.context,
+                         parameter_overrides=[Parameter("log_dir", value=str(tmp_path))])
+    ros.executor.add_node(node)
+    try:
+        for _ in range(2):
+            status, result = scenarios.send(ros, TEXT, action=f"/{namespace}/execute_mission").result(30)
+            assert result.outcome_code == scenarios.RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+        assert (node.mission_cache.misses, node.mission_cache.hits) == (1, 1)
+    finally:
+        ros.executor.remove_node(node)
+        node.destroy_node()

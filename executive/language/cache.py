@@ -9,6 +9,7 @@ plain data that compiling and running only read; a py_trees tree is never kept.
 """
 import collections
 import pathlib
+import threading
 
 SIZE = 32       # missions kept; the least recently used goes first
 
@@ -19,21 +20,28 @@ class MissionCache:
         self.hits = 0
         self.misses = 0
         self._models = collections.OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, key, resolve):
         """The kept model for ``key`` if its files are unchanged, else ``resolve()``'s (kept).
-        MissionInvalid from ``resolve`` goes through and nothing is kept."""
-        model = self._models.get(key)
+        MissionInvalid from ``resolve`` goes through and nothing is kept. Safe to call from two
+        threads (the executor's, and the one that loads goals): ``resolve`` runs unlocked."""
+        with self._lock:
+            model = self._models.get(key)
         if model is not None and unchanged(model.sources):
-            self._models.move_to_end(key)
-            self.hits += 1
+            with self._lock:
+                if key in self._models:
+                    self._models.move_to_end(key)
+                self.hits += 1
             return model
-        self.misses += 1
+        with self._lock:
+            self.misses += 1
         model = resolve()
-        self._models[key] = model
-        self._models.move_to_end(key)
-        while len(self._models) > self.size:
-            self._models.popitem(last=False)
+        with self._lock:
+            self._models[key] = model
+            self._models.move_to_end(key)
+            while len(self._models) > self.size:
+                self._models.popitem(last=False)
         return model
 
     def __len__(self):

@@ -79,12 +79,10 @@ class Resolver:
     installed interfaces (it imports the message packages): ``mission run`` finds the robots to
     start that way first. ``max_nodes`` and ``deadline`` (``time.monotonic()`` seconds) bound the
     work: subtrees and includes expand once per use, so a few lines can stand for millions of
-    behaviours; past either bound resolution stops with one error. ``defer_interfaces``: leave the
-    checks that build behaviours (interface types, feedback formats) to :meth:`check_deferred`, so
-    that resolving can run on a thread that must not touch py_trees' blackboard registry."""
+    behaviours; past either bound resolution stops with one error. Resolving makes no py_trees
+    behaviour, so it may run on a thread of its own (executive/loading.py)."""
 
-    def __init__(self, missions_root=None, check_interfaces=True, max_nodes=None, deadline=None,
-                 defer_interfaces=False):
+    def __init__(self, missions_root=None, check_interfaces=True, max_nodes=None, deadline=None):
         self.missions_root = pathlib.Path(missions_root).resolve() if missions_root else None
         self.check_interfaces = check_interfaces
         self.errors = []
@@ -92,21 +90,6 @@ class Resolver:
         self._texts = {}    # path -> (text, name in errors) for missions given as text
         self.sources = {}   # path -> text of every file read from disk (what a cache compares)
         self.max_nodes, self.deadline, self.nodes = max_nodes, deadline, 0
-        self.deferred = None if not defer_interfaces else []   # (scope, node, key path) to check later
-
-    def check_deferred(self):
-        """Run the interface checks left for later; raises MissionInvalid with every error found."""
-        for _ in self.check_deferred_steps():
-            pass
-
-    def check_deferred_steps(self):
-        """:meth:`check_deferred` as a generator yielding after each leaf checked."""
-        deferred, self.deferred = self.deferred or [], []
-        for scope, node, at in deferred:
-            self._check_types(scope, node, at)
-            yield
-        if self.errors:
-            raise MissionInvalid(self.errors)
 
     def text(self, text: str, overrides=None, name: str = "<goal>") -> Mission:
         """Resolve a mission given as YAML text; errors name the file ``name``; includes are looked
@@ -297,17 +280,10 @@ class Resolver:
             if isinstance(f.get(key_field), str):
                 f[key_field] = bb_key(f[key_field])
         if "type" in f and interfaces and self.check_interfaces and len(self.errors) == errors_before:
-            if self.deferred is not None:
-                self.deferred.append((scope, node, at))
-            else:
-                self._check_types(scope, node, at)
-
-    def _check_types(self, scope, node, at):
-        errors_before = len(self.errors)
-        if isinstance(node.fields.get("feedback_format"), str):      # first: building the leaf parses it
-            self._check_feedback_format(scope, node, at)
-        if len(self.errors) == errors_before:
-            self._check_interface(scope, node, at)
+            if isinstance(f.get("feedback_format"), str):
+                self._check_feedback_format(scope, node, at)
+            if len(self.errors) == errors_before:
+                self._check_interface(scope, node, at)
 
     def _check_feedback_format(self, scope, node, at):
         """``feedback_format`` names scalar fields of the action's feedback, with format specs only."""
