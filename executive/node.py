@@ -269,9 +269,19 @@ class ExecutiveNode(Node):
         """Stop the running mission (cancel, preempt, shutdown); it ends once its goals have."""
         if not self.busy or self.run.state == runs.HALTING:
             return False
-        self.get_logger().info(f"halting mission {self.run.mission.name}: {reason}")
-        self.run.halt(reason, self.run.halt_timeout, outcome)
-        self._after(self.run, changed=True)
+        run = self.run
+        self.get_logger().info(f"halting mission {run.mission.name}: {reason}")
+        try:
+            run.halt(reason, run.halt_timeout, outcome)
+        except Exception:       # a mission that cannot be halted must still stop
+            self.report_fault("halting the mission")
+            try:
+                run.root.stop(py_trees.common.Status.INVALID)   # its leaves cancel their goals
+            except Exception:
+                self.report_fault("stopping the mission's tree after a fault")
+            run.abandon(runs.RunResult(runs.ERROR, message=f"{reason}; internal error while halting (logged by the "
+                                                           "executive)"))
+        self._after(run, changed=True)
         return True
 
     def pause(self) -> tuple:

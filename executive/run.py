@@ -211,7 +211,15 @@ class MissionRun:
             return 1.0
         if self._final_progress is not None:
             return self._final_progress
-        return min(0.99, progress_of(self.root))
+        return self._live_progress()
+
+    def _live_progress(self) -> float:
+        """progress_of the tree, below 1.0; 0.0 if it cannot be had (a count too big for a float):
+        progress is for people, and must never keep a run from halting or finishing."""
+        try:
+            return min(0.99, progress_of(self.root))
+        except (ArithmeticError, ValueError, TypeError):
+            return 0.0
 
     def open_goals(self) -> list:
         """Every goal of the run not yet ended on its server: ``{path, goal_id, server, state,
@@ -284,7 +292,7 @@ class MissionRun:
         self.goals.poll()
         changed = self.record_changes()
         if self.root.status in (Status.SUCCESS, Status.FAILURE):
-            self._final_progress = min(0.99, progress_of(self.root))
+            self._final_progress = self._live_progress()
             result = self._result_of_tree()
             left = self.goals_in_flight()
             if left:    # e.g. a parallel's other branches, stopped: their goals were just cancelled
@@ -429,7 +437,7 @@ class MissionRun:
         self._halt_outcome = outcome
         self._halt_deadline = time.monotonic() + timeout
         self._write("halting", reason=reason, outcome=outcome, active=self.active_path())
-        self._final_progress = min(0.99, progress_of(self.root))
+        self._final_progress = self._live_progress()
         self.root.stop(Status.INVALID)
         self.record_changes()
 

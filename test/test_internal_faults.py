@@ -184,6 +184,22 @@ def test_a_fault_in_the_cancel_callback_is_answered(ros_session, executive, monk
     answers(ros_session, e)
 
 
+def test_a_fault_while_halting_still_stops_the_mission_and_its_goals(ros_session, executive, sim, monkeypatch):
+    e = executive()
+    call = send(ros_session, e, "patrol", [f"robot={sim.namespace}", "laps=1"])
+    assert call.accepted()
+    scenarios.wait_for_active(ros_session, call, "drive to")
+    monkeypatch.setattr(runs.MissionRun, "halt", boom)
+    assert call.cancel().goals_canceling
+    status, result = call.result(30)
+    assert result.outcome_code == RESULT.OUTCOME_ERROR and "internal error while halting" in result.message, \
+        scenarios.explain(result)
+    assert e.faults("injected fault")
+    monkeypatch.undo()
+    ros_session.spin_until(lambda: sim_status(ros_session, sim)["unfinished_goals"] == 0, 15, "the drive cancelled")
+    answers(ros_session, e)
+
+
 @pytest.mark.parametrize("service", ["pause", "resume"])
 def test_a_fault_in_pause_or_resume_answers_unsuccessful(ros_session, executive, monkeypatch, service):
     e = executive()
