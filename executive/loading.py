@@ -117,6 +117,9 @@ def resolve_goal(mission: str, overrides, roots, limits: Limits, deadline: float
         root = roots[0]
         key = ("text", mission, str(root), overrides)
         make = lambda: resolver(root).text(mission, parse_overrides(overrides), GOAL)     # noqa: E731
+    elif not mission.strip():
+        raise MissionInvalid([MissionError(GOAL, 0, 0, "mission", "the goal names no mission",
+                                           "give a mission's name, or its YAML text")])
     else:
         try:
             path = paths.goal_mission(mission, roots)
