@@ -388,8 +388,9 @@ class MissionRun:
 
     def _finish(self, result: RunResult):
         result.run_id = self.run_id
-        if self.log is not None and self.log.problem:   # never silently: the result says the log is incomplete
-            result.message = f"{result.message} (run log incomplete: {self.log.problem})"
+        problem = getattr(self.log, "problem", "")     # never silently: the result says the log is incomplete
+        if problem:
+            result.message = f"{result.message} (run log incomplete: {problem})"
         self.result = result
         self.state = DONE
         self._log_blackboard(checkpoint=True)
