@@ -38,7 +38,7 @@ from std_srvs.srv import Trigger
 
 from behaviors.leaf import ClientPool
 from behaviors.messages import InterfaceError
-from executive import paths, run as runs, snapshots
+from executive import dds, paths, run as runs, snapshots
 from executive.language.cache import MissionCache
 from executive.language.compiler import compile_mission, seed_blackboard
 from executive.language.errors import MissionError, MissionInvalid
@@ -429,11 +429,31 @@ def shut_down(executive, executor, reason: str):
         spin_until(executor, lambda: executive.server.delivered, RESULT_DELIVERY_TIMEOUT)
 
 
+def parse_command_line(args) -> None:
+    """``mission-executive [-h] [--ros-args ...]``: ``-h`` prints the help (the parameters with their
+    defaults) and exits 0, anything else outside ``--ros-args`` exits 2; both before rclpy starts."""
+    import argparse
+
+    def shown(default):
+        return "a list of strings" if isinstance(default, Parameter.Type) else f"default {default!r}"
+    rows = "\n".join(f"  {name:22} {spec[1]} [{shown(spec[0])}]" for name, spec in PARAMETERS.items())
+    parser = argparse.ArgumentParser(
+        prog=pathlib.Path(args[0]).name, usage="%(prog)s [-h] [--ros-args -p NAME:=VALUE ...]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The mission executive node: serves the execute_mission action "
+                    "(mission_interfaces/action/ExecuteMission), ~/pause, ~/resume and ~/tree_snapshots.",
+        epilog=f"ROS parameters (--ros-args -p NAME:=VALUE):\n{rows}\n\n"
+               "SIGINT or SIGTERM halts a running mission (outcome interrupted) and exits once its result is sent.")
+    parser.parse_args(rclpy.utilities.remove_ros_args(args)[1:])
+
+
 def main(argv=None) -> int:
     """``mission-executive [--ros-args ...]``: the node alone. SIGINT or SIGTERM (a launch shutdown
     sends both, in turn) halts a running mission: its goals are cancelled and waited for, its log
     is closed, its ExecuteMission result (outcome interrupted) is sent, and the node exits."""
     args = sys.argv if argv is None else ["mission-executive", *argv]
+    parse_command_line(args)
+    dds.use_profile()       # before rclpy starts Fast DDS (executive/dds)
     stop = []
 
     def on_signal(signum, _frame):

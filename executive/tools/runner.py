@@ -6,14 +6,13 @@ Ctrl-C (or SIGTERM) halts the mission: its goals are cancelled and waited for, t
 the simulated robots are stopped; a second Ctrl-C stops waiting.
 """
 import math
-import os
 import pathlib
 import signal
 import sys
 import tempfile
 import time
 
-from executive import paths
+from executive import dds
 from executive.language.errors import MissionInvalid
 from executive.tools.cli import EXIT_INVALID
 
@@ -83,7 +82,7 @@ def run(args) -> int:
     from executive.language.resolve import resolve
     from executive.tools.cli import mission_file, overrides
 
-    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
+    dds.use_profile()
     sims = []
     try:
         path = mission_file(args.mission, args.missions_dir)
