@@ -161,4 +161,36 @@ if [ "$TARGET" = test ]; then
     skip "test tools"
   fi
 fi
+# -- 7. Python 3.10 (Humble's), for test/test_python310.py (make test on Kilted only) --------------
+# There are no ROS 2 wheels for it: the venv holds requirements/runtime.txt, the ROS-free libraries.
+# Skipped, and that test with it, where no python3.10 is found (pyenv's included).
+find_python310() {
+  # A pyenv shim exists without the version being selected, so each candidate must run.
+  local candidate
+  for candidate in ${PYTHON310:-} "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.10.*/bin/python "$(command -v python3.10 || true)"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+}
+PY310=$(find_python310)
+if [ "$TARGET" = test ] && [ "$DISTRO" = kilted ]; then
+  if [ -z "$PY310" ]; then
+    skip "Python 3.10 venv: no python3.10 found"
+  else
+    py310_venv() {
+      [ -x "$ROOT/.venv-py310/bin/python" ] || "$PY310" -m venv "$ROOT/.venv-py310"
+      "$ROOT/.venv-py310/bin/pip" --disable-pip-version-check install -r requirements/runtime.txt
+    }
+    key=$( (cat requirements/runtime.txt; echo "$PY310") | sha256sum | cut -d' ' -f1)
+    if ! up_to_date py310 "$key"; then
+      step py310 "Python 3.10 venv (.venv-py310)" py310_venv
+      mark_done py310 "$key"
+    else
+      skip "Python 3.10 venv (.venv-py310)"
+    fi
+  fi
+fi
 echo "[setup] ready for $TARGET on ROS 2 $DISTRO in .venv$SUFFIX (logs in build/setup$SUFFIX/)"

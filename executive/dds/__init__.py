@@ -53,14 +53,14 @@ def fastdds_major(environ=None):
     return 2 if distro in FASTDDS_2_DISTROS else 3
 
 
-def profile_environment(environ=None, major=None) -> dict:
+def profile_environment(environ=None, major="detect") -> dict:
     """The variables to add to ``environ`` (default ``os.environ``; not changed) so that Fast DDS
-    ``major`` (default :func:`fastdds_major`; None: 2 and 3 alike) loads a profile: the one
+    ``major`` (2 or 3; None: unknown; default: :func:`fastdds_major`) loads a profile: the one
     ``environ`` names under either name (an empty value names none), else ours; under the name that
     Fast DDS reads, or both names when ``major`` is unknown. A variable ``environ`` has is never
     changed, so a profile the user chose is kept."""
     environ = os.environ if environ is None else environ
-    major = fastdds_major(environ) if major is None else major
+    major = fastdds_major(environ) if major == "detect" else major
     named = [environ[name] for name in VARIABLES.values() if environ.get(name)]
     chosen = named[0] if named else str(PROFILE)
     needed = [VARIABLES[major]] if major in VARIABLES else list(VARIABLES.values())
