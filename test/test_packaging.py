@@ -91,3 +91,35 @@ def test_colcon_builds_both_packages(tmp_path):
     prefixes, module = sourced.stdout.splitlines()
     assert {str(install / "mission_executive"), str(install / "mission_interfaces")} <= set(prefixes.split(":"))
     assert module.startswith(str(install)), module
+
+
+def _console_scripts():
+    return sorted(e.name for e in metadata.distribution("mission_executive").entry_points if e.group == "console_scripts")
+
+
+def test_the_package_has_its_executables():
+    assert {"mission", "mission-sim", "mission-executive", "executive"} <= set(_console_scripts())
+
+
+@pytest.mark.parametrize("script", _console_scripts())
+def test_every_executable_answers_help_without_starting_a_node(script):
+    """`--help` prints a usage and exits 0 at once (as `ros2 run mission_executive <script> --help`
+    does, which passes the argument on): no node is made, so nothing is printed READY, and an
+    executable that started spinning would not exit before the timeout."""
+    out = subprocess.run([str(VENV / "bin" / script), "--help"], capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage:") and "READY" not in out.stdout, out.stdout
+
+
+def _mission_commands():
+    import argparse
+
+    from executive.tools.cli import build_parser
+    return sorted(next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices)
+
+
+@pytest.mark.parametrize("command", _mission_commands())
+def test_every_mission_command_answers_help(command):
+    out = subprocess.run([str(VENV / "bin/mission"), command, "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith(f"usage: mission {command}"), out.stdout + out.stderr
