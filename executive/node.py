@@ -75,6 +75,7 @@ SNAPSHOT_PERIOD = 0.05     # s: the most often ~/tree_snapshots is published
 MAX_RETICKS = 32
 RETICK_BUDGET = 0.005      # s
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
+IDLE_STREAMS_PERIOD = 0.5  # s: the longest a py_trees_ros snapshot stream opened while idle stays silent
 
 
 def is_mission_text(mission: str) -> bool:
@@ -111,6 +112,8 @@ class ExecutiveNode(Node):
         if self._tree_visitors:
             self._observer = snapshots.RunObserver()
             self.tree.visitors.append(self._observer)
+            # py_trees_ros's tree watchers see the idle executive too (snapshots.publish_idle_streams).
+            self.create_timer(IDLE_STREAMS_PERIOD, lambda: self.busy or snapshots.publish_idle_streams(self.tree))
         self.listeners = []             # callables(run) told after every tick and state change
         self._wake_guard = self.create_guard_condition(self._tick)
         self._timer = self.create_timer(1.0 / self._param("tick_rate"), self._tick, autostart=False)

@@ -103,6 +103,6 @@ def test_the_launch_testing_suite_passes(tmp_path):
     launch_test = _tool("launch_test")
     env = dict(os.environ, ROS_DOMAIN_ID=os.environ["ROS_DOMAIN_ID"], PYTHONPATH=str(ROOT / "test"))
     out = subprocess.run([str(launch_test), str(ROOT / "test/launch/test_mission_launch.py"),
-                          "--junit-xml", str(tmp_path / unique_name("launch") + ".xml")],
+                          "--junit-xml", str(tmp_path / f"{unique_name('launch')}.xml")],
                          capture_output=True, text=True, timeout=600, env=env)
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
