@@ -46,7 +46,11 @@ def outcomes(results):
 
 @pytest.mark.parametrize("repeat", range(REPEATS))
 def test_four_goals_back_to_back_only_the_last_runs(ros, robot, executive, repeat):
-    calls = [scenarios.send(ros, mission(robot), action=executive.action_name) for _ in range(4)]
+    # A drive of 1-2 s (10-20 m at the sim's 0.5 m/s, 20x; the robot starts where the last repeat
+    # left it): the four goals arrive while the first still runs, even on a loaded machine (a 0.1 s
+    # drive could end before the second arrived, and the first goal would rightly succeed).
+    x = 10.0 if repeat % 2 == 0 else -10.0
+    calls = [scenarios.send(ros, mission(robot, x=x), action=executive.action_name) for _ in range(4)]
     results = [call.result(60) for call in calls]
     assert outcomes(results) == ["canceled"] * 3 + ["succeeded"], [scenarios.explain(r) for _, r in results]
     assert [status for status, _ in results] == [GoalStatus.STATUS_ABORTED] * 3 + [GoalStatus.STATUS_SUCCEEDED]
