@@ -242,8 +242,13 @@ class MissionServer:
         if result.outcome == runs.SUCCEEDED:
             logger.info(text)
             return
-        (logger.warn if result.outcome in (runs.CANCELED, runs.INVALID) else logger.error)(
-            f"{text}: {result.message}" if result.message else text)
+        text = f"{text}: {result.message}" if result.message else text
+        # One call site per severity: rclpy 7 (Jazzy) raises "Logger severity cannot be changed
+        # between calls" when one line logs at two severities.
+        if result.outcome in (runs.CANCELED, runs.INVALID):
+            logger.warn(text)
+        else:
+            logger.error(text)
         for error in result.errors[:ERRORS_LOGGED]:
             logger.warn(f"  {error}")
         if len(result.errors) > ERRORS_LOGGED:
