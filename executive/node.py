@@ -437,9 +437,16 @@ def parse_command_line(args) -> None:
     defaults) and exits 0, anything else outside ``--ros-args`` exits 2; both before rclpy starts."""
     import argparse
 
-    def shown(default):
-        return "a list of strings" if isinstance(default, Parameter.Type) else f"default {default!r}"
-    rows = "\n".join(f"  {name:22} {spec[1]} [{shown(spec[0])}]" for name, spec in PARAMETERS.items())
+    def row(name, spec):
+        # A (default, description) pair, or an object with .default, .description, .range, .start_only.
+        default, description = (spec.default, spec.description) if hasattr(spec, "default") else spec[:2]
+        notes = ["a list of strings" if isinstance(default, Parameter.Type) else f"default {default!r}"]
+        if getattr(spec, "range", None):
+            notes.append(f"{spec.range[0]}..{spec.range[1]}")
+        if getattr(spec, "start_only", False):
+            notes.append("read at start only")
+        return f"  {name:22} {description} [{'; '.join(notes)}]"
+    rows = "\n".join(row(name, spec) for name, spec in PARAMETERS.items())
     parser = argparse.ArgumentParser(
         prog=pathlib.Path(args[0]).name, usage="%(prog)s [-h] [--ros-args -p NAME:=VALUE ...]",
         formatter_class=argparse.RawDescriptionHelpFormatter,
