@@ -247,18 +247,6 @@ def test_cancel_twice_and_after_the_end(ros, robot, executive, log_dir):
     assert late.return_code != late.ERROR_NONE and not late.goals_canceling, late
 
 
-def test_preemption_races(ros, robot, executive, log_dir, executive_policy):
-    """Goals sent back to back under goal_policy preempt: only the last one runs to the end; every
-    earlier one ends CANCELED (ABORTED status), and no goal is left on the robot."""
-    executive_policy("preempt")
-    calls = [scenarios.send(ros, mission(robot.namespace, NAV), action=executive.action_name) for _ in range(4)]
-    results = [call.result(60) for call in calls]
-    assert [scenarios.OUTCOMES[r.outcome_code] for _, r in results] == ["canceled"] * 3 + ["succeeded"], \
-        [scenarios.explain(r) for _, r in results]
-    assert [s for s, _ in results[:3]] == [GoalStatus.STATUS_ABORTED] * 3
-    scenarios.no_goal_left(ros, [robot])
-
-
 @pytest.fixture
 def executive_policy(ros_session, executive):
     def set_policy(policy):
