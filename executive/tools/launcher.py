@@ -11,8 +11,8 @@ sends it when the *thread* that started the child ends, so start children from a
 as long as they should (``mission run`` starts them from its main thread). Children run in a
 session of their own, so that a terminal's Ctrl-C reaches only the parent, which stops them in order.
 
-A child runs with the package's Fast DDS profile (``executive/dds``) under both Fast DDS 2.x's and
-3.x's variable names, unless the environment names another one: besides the 3 s lease, it lets the
+A child runs with the package's Fast DDS profile (``executive/dds``), under the variable name its
+Fast DDS reads (2.x on Jazzy, 3.x on Kilted), unless the environment names another one: besides the 3 s lease, it lets the
 sim's servers wait long enough for a just-discovered client to be matched before answering it.
 Without it, the first goal sent to a new sim can get no answer at all (the response is dropped after
 100 ms; see the profile).
