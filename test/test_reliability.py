@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import generated
+import mutations
 import scenarios
 from executive.tools.launcher import ExecutiveProcess
 from harness import sim_status, start_sim, unique_name
@@ -293,24 +294,7 @@ def yaml_mutations(robot: str):
     """Shipped missions (on ``robot``) with a slice cut, a character put in, or a line duplicated."""
     texts = [p.read_text().replace("robot1", robot).replace("robot2", robot)
              for p in sorted(MISSIONS.glob("*.yaml")) if p.name != "common.yaml"]
-    chars = st.sampled_from(list(":{}[]-#&*!|>'\"%@`,? \n\t") + ["${", "${x}", "\u00e9", "\ufeff"])
-
-    @st.composite
-    def mutate(draw):
-        text = draw(st.sampled_from(texts))
-        for _ in range(draw(st.integers(1, 3))):
-            at = draw(st.integers(0, len(text)))
-            how = draw(st.sampled_from(["cut", "insert", "duplicate"]))
-            if how == "cut":
-                text = text[:at] + text[at + draw(st.integers(1, 40)):]
-            elif how == "insert":
-                text = text[:at] + draw(chars) + text[at:]
-            else:
-                lines = text.splitlines(keepends=True)
-                i = min(len(lines) - 1, at % max(1, len(lines)))
-                text = "".join(lines[:i + 1] + lines[i:])
-        return text
-    return mutate()
+    return mutations.edited(texts).map(lambda edit: edit[1])
 
 
 def test_fuzzed_yaml_never_crashes_the_executive(ros, robot, executive):

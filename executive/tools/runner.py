@@ -93,6 +93,14 @@ def run(args) -> int:
         if problem:         # before anything starts: a run without its log would lose what happened
             print(f"mission run: {problem} (choose another with --log-dir)", file=sys.stderr)
             return EXIT_INVALID
+        if args.sim and args.sim_config:
+            from sim.config import ConfigError, load_config
+
+            try:
+                load_config(args.sim_config)     # every mistake now, before any robot starts
+            except ConfigError as exc:
+                print(exc, file=sys.stderr)
+                return EXIT_INVALID
         viewer = None
         if getattr(args, "viewer", False):
             viewer = open_viewer(args)      # before the sims: a taken port fails fast
@@ -108,6 +116,7 @@ def run(args) -> int:
             if viewer is not None:
                 viewer.close()
             raise
+        _print_errors(mission.warnings)
         return _run_here(args, mission, viewer, sims)
     except MissionInvalid as exc:
         _print_errors(exc.errors)
