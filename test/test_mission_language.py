@@ -667,7 +667,7 @@ def test_sim_config_knobs_and_servers_come_from_sim_faults():
 
     for server, kind in {**faults.SERVERS, **faults.CONTROL_SERVERS}.items():
         for knob in fields(faults.KNOBS[kind]):
-            value = {bool: "true", str: "''", int: "1", float: "0.5"}[knob.type]
+            value = json.dumps(knob.default)     # JSON is YAML; every default is a valid setting
             check(f"faults: {{{server}: {{{knob.name}: {value}}}}}\n")
     assert set(yaml_safe(pathlib.Path(faults.__file__).with_name("default_config.yaml"))["faults"]) <= \
         set(faults.SERVERS)
