@@ -702,3 +702,16 @@ def test_xml_expressions_are_text_as_written(tmp_path):
     checks = [n.fields["check"] for n in mission.nodes() if n.kind == "condition"]
     assert [c.text for c in checks] == ["true", "ready and count == 0"]
     assert checks[1].holds({"ready": True, "count": 0})
+
+
+def test_sim_config_docks_are_checked():
+    from sim.config import ConfigError, check
+
+    with pytest.raises(ConfigError) as info:
+        check("nav2:\n  docks:\n    bay: {pose: [1.0, 2.0], type: simple_chargin_dock, typo: 1}\n")
+    assert [e.split(": ", 1)[1] for e in info.value.errors] == [
+        "nav2.docks.bay.pose: expected 3 numbers, got 2",
+        "nav2.docks.bay.type: no dock type 'simple_chargin_dock' (did you mean 'simple_charging_dock'?)",
+        "nav2.docks.bay.typo: unknown setting 'typo' (did you mean 'type'?)"]
+    assert check("nav2:\n  docks:\n    bay: {pose: [1.0, 2.0, 0.0], type: simple_charging_dock}\n")["nav2"]["docks"] \
+        == {"bay": {"pose": [1.0, 2.0, 0.0], "type": "simple_charging_dock"}}
