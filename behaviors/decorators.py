@@ -197,6 +197,13 @@ class Repeat(Decorator):
             return 0.0
         return min(1.0, (self.count + child_share) / self.times)
 
+    def checkpoint(self, clock) -> dict:
+        """What a resumed run needs (executive/resume.py): the rounds done."""
+        return {"count": self.count}
+
+    def restore(self, state: dict, clock) -> None:
+        self.count = int(state["count"])
+
 
 def _passing(message: str, child) -> str:
     return f"{message}: {child.feedback_message}" if child.feedback_message else message
