@@ -153,13 +153,13 @@ def main(argv=None, stop: StopRequest = None):
     except OSError as exc:
         print(f"mission-sim: {exc}", file=sys.stderr)
         return 2
-    if args.namespace:
-        from rclpy.validate_namespace import validate_namespace
+    from rclpy.validate_namespace import validate_namespace
 
+    for namespace in args.namespace:
         try:
-            validate_namespace("/" + args.namespace.strip("/"))
+            validate_namespace("/" + namespace.strip("/"))
         except Exception as exc:    # rclpy's InvalidNamespaceException: say so, no traceback
-            print(f"mission-sim: --namespace {args.namespace!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
+            print(f"mission-sim: --namespace {namespace!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
             return 2
     if args.time_scale <= 0:
         print("mission-sim: --time-scale must be positive", file=sys.stderr)

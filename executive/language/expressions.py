@@ -35,6 +35,7 @@ a bug fixed upstream). The two dialects evaluate differently where BT.CPP's rule
 ``holds(data)`` and ``describe(data)`` for leaves. Mistakes raise :class:`ExpressionError` with the
 0-based offset of the offending token in the text.
 """
+import functools
 import math
 import re
 
@@ -427,12 +428,18 @@ def parse(text: str, dialect: str = "yaml", statement: bool = False) -> Program:
 
     ``statement=False``: one expression, for a check (no ``:=``, no ``;``) in the ``yaml``
     dialect. BT.CPP parses every script the same way (its ScriptCondition accepts ``a := 1; a > 0``),
-    so for ``btcpp`` the flag changes nothing. Raises :class:`ExpressionError`.
+    so for ``btcpp`` the flag changes nothing. Raises :class:`ExpressionError`. Programs are never
+    changed once made, so a text parsed before is not parsed again.
     """
-    if dialect not in DIALECTS:
-        raise ValueError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression as text, got {text!r}", 0, 0)
+    return _parse(text, dialect, bool(statement))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str, dialect: str, statement: bool) -> Program:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect {dialect!r}; use one of {', '.join(DIALECTS)}")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is {len(text)} characters long; at most {MAX_LENGTH}",
                               MAX_LENGTH, 1)

@@ -9,6 +9,7 @@ by position. Warnings (``repeat: {times: 0}``) are reported with the errors but 
 mission invalid.
 """
 import collections
+import functools
 import math
 import pathlib
 import re
@@ -428,8 +429,7 @@ class Resolver:
             for error in typecheck.check(check.program, typecheck.Scope.message(record, subject)):
                 self._expression_error(scope.file, scope.doc, at + ["success"], error, check.text)
         elif "success" not in node.fields and node.kind in DEFAULT_CHECKS:
-            default = compile_check(DEFAULT_CHECKS[node.kind], subject=subject)
-            if typecheck.check(default.program, typecheck.Scope.message(record, subject)):
+            if _default_check_misfits(node.kind, node.interface):
                 fix = ("write success: with a check of its fields, or success: null to accept any response"
                        if node.kind in SERVICE_KINDS else "use action: for this type, with a success: check of its own")
                 self._error(scope, scope.doc, at + ["type"],
@@ -591,6 +591,17 @@ class Resolver:
         if node is not None and name:
             node.name = str(name)
         return node
+
+
+@functools.lru_cache(maxsize=None)
+def _default_check_misfits(kind, interface) -> bool:
+    """Whether the check a leaf of ``kind`` uses without a success: of its own reads a field its
+    interface's result (or response) lacks (once per kind and interface)."""
+    from behaviors.messages import import_type
+
+    subject = "result" if kind in ACTION_KINDS else "response"
+    record = typecheck.message_type(getattr(interface, subject.capitalize()), lambda name: import_type(name, "msg"))
+    return bool(typecheck.check(parse(DEFAULT_CHECKS[kind]), typecheck.Scope.message(record, subject)))
 
 
 def _remote_leaves(node):

@@ -89,8 +89,17 @@ def field_type(type_string: str, load) -> Type:
     return ANY
 
 
+_RECORDS = {}     # message class -> its Record (a class's fields do not change)
+
+
 def message_type(cls, load) -> Record:
     """The Record of a rosidl message class; ``load('pkg/Name')`` imports nested message classes."""
+    if cls not in _RECORDS:
+        _RECORDS[cls] = _message_type(cls, load)
+    return _RECORDS[cls]
+
+
+def _message_type(cls, load) -> Record:
     constants = {name: _type_of_value(getattr(cls, name)) for name in dir(cls)
                  if name.isupper() and name != "SLOT_TYPES" and isinstance(getattr(cls, name), (bool, int, float, str))}
     return Record(re.sub(r"_(Request|Response|Goal|Result|Feedback)$", r".\1", cls.__name__),
