@@ -364,6 +364,8 @@ class Refresh(UsesMissionTime, Decorator):
             yield from child.tick()
             if child.status in (Status.SUCCESS, Status.FAILURE):
                 self._keep(child)
+        if child.status != Status.RUNNING:      # be ticked when the next call is due
+            self.wake_in(max(0.0, self._started_at + self.every - self.clock()))
         self.status = self.update()
         yield self
 

@@ -191,6 +191,8 @@ def test_deep_nesting_is_an_error_not_a_crash():
     assert value("(" * 20 + "1" + ")" * 20) == 1
     assert error("(" * 1500 + "1" + ")" * 1500).message == "the expression is nested too deeply"
     assert error("1" + " + 1" * 2000).message.startswith("the expression is 8001 characters long")
+    assert error("1" + " + 1" * 500).message.startswith("the expression is nested too deeply")
+    assert value("1" + " + 1" * 99) == 100
 
 
 # -- static types ---------------------------------------------------------------------------------

@@ -715,3 +715,64 @@ def test_sim_config_docks_are_checked():
         "nav2.docks.bay.typo: unknown setting 'typo' (did you mean 'type'?)"]
     assert check("nav2:\n  docks:\n    bay: {pose: [1.0, 2.0, 0.0], type: simple_charging_dock}\n")["nav2"]["docks"] \
         == {"bay": {"pose": [1.0, 2.0, 0.0], "type": "simple_charging_dock"}}
+
+
+def test_refresh_calls_in_the_background_and_keeps_the_last_outcome():
+    import py_trees
+    from py_trees.common import Status
+
+    from behaviors.decorators import Refresh
+    from behaviors.failures import RESPONSE, Failure
+
+    class Call(py_trees.behaviour.Behaviour):
+        """A service leaf's shape: RUNNING for one tick, then its outcome, with response and failure."""
+
+        def __init__(self, outcomes):
+            super().__init__("call")
+            self.outcomes, self.calls, self.response, self.failure, self.stopped = list(outcomes), 0, None, None, 0
+
+        def initialise(self):
+            self.calls += 1
+            self._ticks = 0
+
+        def update(self):
+            self._ticks += 1
+            if self._ticks < 2:
+                return Status.RUNNING
+            ok = self.outcomes.pop(0)
+            self.response = {"success": ok}
+            self.failure = None if ok else Failure(RESPONSE, "unhealthy")
+            return Status.SUCCESS if ok else Status.FAILURE
+
+        def terminate(self, new_status):
+            if new_status == Status.INVALID:
+                self.stopped += 1
+
+    py_trees.blackboard.Blackboard.clear()
+    now = [0.0]
+    call = Call([True, False, True])
+    refresh = Refresh("fresh", call, every=5.0, key="/health", clock=lambda: now[0])
+    assert _tick(refresh) == Status.RUNNING                      # the first call runs
+    assert _tick(refresh) == Status.SUCCESS and call.calls == 1
+    record = py_trees.blackboard.Blackboard.get("/health")
+    assert (record["ok"], record["outcome"], record["response"], record["count"]) == (True, "success",
+                                                                                         {"success": True}, 1)
+    now[0] = 4.0
+    assert _tick(refresh) == Status.SUCCESS and call.calls == 1  # not due yet
+    now[0] = 5.0
+    assert _tick(refresh) == Status.SUCCESS and call.status == Status.RUNNING and call.calls == 2   # in the background
+    assert _tick(refresh) == Status.SUCCESS
+    record = py_trees.blackboard.Blackboard.get("/health")
+    assert (record["ok"], record["failure"]["reason"], record["count"]) == (False, "response", 2)
+    now[0] = 10.0
+    _tick(refresh)
+    assert call.status == Status.RUNNING
+    refresh.stop(Status.INVALID)                                 # halted by its parent: the call is abandoned
+    assert call.stopped == 1 and call.status == Status.INVALID
+    assert _tick(refresh) == Status.RUNNING                      # started again: waits for a fresh outcome
+
+
+def test_nan_in_a_mission_is_an_error(tmp_path):
+    """(Not in the corpus: the loader's tests compare values, and NaN is not equal to itself.)"""
+    assert _errors(tmp_path, "name: m\ntree: {wait: {seconds: .nan}}\n") == [
+        "2:24: tree.wait.seconds: .nan is not a finite number"]

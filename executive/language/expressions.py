@@ -46,6 +46,7 @@ ASSIGNMENTS = (":=", "=", "+=", "-=", "*=", "/=")
 KEYWORDS = {"yaml": ("and", "or", "not", "in", "contains", "true", "false", "null"),
             "btcpp": ("true", "false")}
 MAX_LENGTH = 4000           # characters; a check is a line, a script a few
+MAX_DEPTH = 100             # operations inside one another (evaluation recurses once per level)
 INT64 = (-2 ** 63, 2 ** 63 - 1)
 
 
@@ -182,6 +183,17 @@ class Assign(Node):
 
     def children(self):
         return (self.target, self.value)
+
+
+def _deepest(root):
+    """The first node deeper than MAX_DEPTH under ``root``, or None (walked without recursion)."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        stack.extend((child, depth + 1) for child in node.children())
+    return None
 
 
 def source(node, text: str) -> str:
@@ -456,6 +468,11 @@ def _parse(text: str, dialect: str, statement: bool) -> Program:
     except RecursionError:
         raise ExpressionError("the expression is nested too deeply", 0, 1) from None
     program = Program(text, dialect, many, list(result))
+    for part in program.statements:
+        deepest = _deepest(part)
+        if deepest is not None:
+            raise ExpressionError(f"the expression is nested too deeply (more than {MAX_DEPTH} operations inside "
+                                  "one another)", deepest.pos, max(1, deepest.end - deepest.pos))
     if dialect == "yaml" and not statement:
         assignment = next((s for s in program.statements if isinstance(s, Assign)), None)
         if assignment is not None:

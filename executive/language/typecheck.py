@@ -107,7 +107,10 @@ def _message_type(cls, load) -> Record:
                   constants=constants)
 
 
-def _type_of_value(value) -> Type:
+DEPTH = 8       # a value nested deeper is of a type not checked (ANY)
+
+
+def _type_of_value(value, depth=0) -> Type:
     if isinstance(value, bool):
         return BOOL
     if isinstance(value, (int, float)):
@@ -116,11 +119,12 @@ def _type_of_value(value) -> Type:
         return TEXT
     if value is None:
         return NULL
+    if depth >= DEPTH:
+        return ANY
     if isinstance(value, list):
-        items = {type(_type_of_value(v)).__name__ + str(_type_of_value(v)) for v in value}
-        return ListOf(_type_of_value(value[0]) if len(items) == 1 else ANY)
+        return ListOf(same_type([_type_of_value(v, depth + 1) for v in value]) if value else ANY)
     if isinstance(value, dict):
-        return Record("mapping", {str(k): _type_of_value(v) for k, v in value.items()}, closed=False)
+        return Record("mapping", {str(k): _type_of_value(v, depth + 1) for k, v in value.items()}, closed=False)
     return ANY
 
 
