@@ -1,6 +1,11 @@
 # The README's commands. Each target sets up what it needs first (scripts/setup.sh is idempotent:
 # a step whose inputs have not changed is skipped). Setup logs: build/setup/<step>.log.
-VENV := .venv
+#
+# ROS_DISTRO=jazzy runs any target on ROS 2 Jazzy instead of Kilted (the default), in .venv-jazzy
+# (logs in build/setup-jazzy/): `ROS_DISTRO=jazzy make test`.
+ROS_DISTRO ?= kilted
+export ROS_DISTRO
+VENV := $(if $(filter kilted,$(ROS_DISTRO)),.venv,.venv-$(ROS_DISTRO))
 PY := $(VENV)/bin/python
 
 .PHONY: setup setup-demo setup-test demo test bench clean

@@ -70,10 +70,10 @@ from rclpy.action.client import ClientGoalHandle
 from unique_identifier_msgs.msg import UUID
 
 from behaviors import failures, feedback
-from behaviors.basics import Check
 from behaviors.failures import Failure
 from behaviors.leaf import RemoteLeaf, callback
 from behaviors.messages import to_data, type_name
+from executive.language.expressions import Check, parse
 
 STATUS_NAMES = {v: k[len("STATUS_"):] for k, v in vars(GoalStatus).items() if k.startswith("STATUS_")}
 TERMINAL = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
@@ -188,7 +188,8 @@ class ActionClient(RemoteLeaf):
         server_timeout: seconds to wait for the server, and for an answer to the goal request
         goal_timeout: seconds from sending until the goal is cancelled and the leaf fails (None: no
             limit; wall-clock time: a goal that keeps driving while the mission is paused counts)
-        result_check: a :class:`~behaviors.basics.Check` the result must pass, e.g. ``error_code == 0``;
+        result_check: a :class:`~executive.language.expressions.Check` of the result (``subject``
+            ``result``) it must pass, e.g. ``error_code == 0``;
             ``implied_by_success`` on it means a SUCCEEDED status alone passes when the result is lost
         feedback_key, result_key, failure_key: blackboard keys to write the latest feedback
             (message), the result (message) and the failure (dict) to
@@ -563,10 +564,13 @@ class ActionClient(RemoteLeaf):
 
 # -- typed conveniences: they only build goals ------------------------------------------------
 
+_ERROR_CODE_ZERO = parse("error_code == 0")
+
+
 def error_code_zero() -> Check:
     """The typed actions' success check (Nav2's and control_msgs' convention: error_code 0 on
     success). A SUCCEEDED status alone passes it when the server kept no result."""
-    check = Check("error_code", "==", 0)
+    check = Check(_ERROR_CODE_ZERO, subject="result")
     check.implied_by_success = True
     return check
 

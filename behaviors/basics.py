@@ -1,50 +1,40 @@
-"""Small behaviours that need no ROS: blackboard conditions, set, wait, log; and the comparison
-language shared by conditions and result checks.
+"""Small behaviours that need no ROS: blackboard conditions and scripts, set, wait, log.
 
-Comparisons are ``(path, operator, value)`` with operators ``== != < <= > >= in not_in`` and
-nothing else: no expressions are evaluated.
+Conditions and scripts take expressions compiled by :mod:`executive.language.expressions` (the
+one place they are parsed and evaluated); :class:`BlackboardEnv` lets them read and write the
+py_trees blackboard.
 """
 import math
-import operator
 
 import py_trees
 from py_trees.common import Access, Status
 
 from behaviors.clock import UsesMissionTime
-from behaviors.failures import CONDITION, Failure
-from behaviors.messages import get_path
-
-OPERATORS = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-    "in": lambda a, b: a in b, "not_in": lambda a, b: a not in b,
-}
+from behaviors.failures import CONDITION, SCRIPT, Failure
+from executive.language.expressions import Check, EvalError, Program
 
 
-class Check:
-    """``path operator value`` evaluated against a message or plain data."""
+class BlackboardEnv:
+    """Expression names as keys of a py_trees blackboard client ('battery' is '/battery')."""
 
-    def __init__(self, path: str, op: str, value):
-        if op not in OPERATORS:
-            raise ValueError(f"unknown comparison {op!r}; use one of {' '.join(OPERATORS)}")
-        self.path, self.op, self.value = path, op, value
-        self._compare = OPERATORS[op]
+    def __init__(self, client):
+        self.client = client
 
-    def holds(self, data) -> bool:
-        """True when the comparison holds; a missing path or incomparable types do not hold."""
-        try:
-            return bool(self._compare(get_path(data, self.path) if self.path else data, self.value))
-        except (KeyError, IndexError, TypeError):
-            return False
+    @staticmethod
+    def key(name: str) -> str:
+        name = name.lstrip("@")
+        return name if name.startswith("/") else f"/{name}"
 
-    def describe(self, data) -> str:
-        try:
-            actual = get_path(data, self.path) if self.path else data
-        except (KeyError, IndexError, TypeError):
-            actual = "<missing>"
-        return f"{self.path or 'value'} {self.op} {self.value!r} does not hold (it is {actual!r})"
+    def exists(self, name) -> bool:
+        return self.client.exists(self.key(name))
 
-    def __repr__(self):
-        return f"Check({self.path!r} {self.op} {self.value!r})"
+    def lookup(self, name):
+        if not self.client.exists(self.key(name)):
+            raise EvalError(f"blackboard key {name} is not set")
+        return self.client.get(self.key(name))
+
+    def assign(self, name, value):
+        self.client.set(self.key(name), value, overwrite=True)
 
 
 class _BlackboardUser(py_trees.behaviour.Behaviour):
@@ -55,29 +45,65 @@ class _BlackboardUser(py_trees.behaviour.Behaviour):
             self.blackboard.register_key(key=key, access=access)
 
 
-class CheckBlackboard(_BlackboardUser):
-    """Compare a blackboard value (or a field of it) with a constant.
+def _keys(program: Program, access=Access.READ) -> dict:
+    """Blackboard keys a program reads (READ) and writes (WRITE, which py_trees lets read too)."""
+    keys = {BlackboardEnv.key(name): Access.READ for name in program.reads()}
+    keys.update({BlackboardEnv.key(name): Access.WRITE for name in program.writes()})
+    return keys
 
-    SUCCESS when the comparison holds; FAILURE when it does not or the key is not set. Never RUNNING.
+
+class CheckBlackboard(_BlackboardUser):
+    """Evaluate a check on the blackboard, e.g. ``battery >= 20`` or ``pose.x > 1 and ready``.
+
+    SUCCESS when the check holds; FAILURE when it does not, or cannot be evaluated (a key not
+    set, a type that does not fit): ``failure`` (reason ``condition``) names the values read.
+    Never RUNNING.
     """
 
-    def __init__(self, name: str, key: str, op: str, value, field: str = ""):
-        super().__init__(name, {key: Access.READ})
-        self.key = key
-        self.check = Check(field, op, value)
+    def __init__(self, name: str, check: Check):
+        super().__init__(name, _keys(check.program))
+        self.check = check
+        self.env = BlackboardEnv(self.blackboard)
         self.failure = None
 
     def update(self):
         self.failure = None
-        if not self.blackboard.exists(self.key):
-            self.failure = Failure(CONDITION, f"blackboard key {self.key} is not set")
-            return Status.FAILURE
-        data = self.blackboard.get(self.key)
-        if self.check.holds(data):
+        if self.check.holds(self.env):
+            self.feedback_message = ""
             return Status.SUCCESS
-        self.failure = Failure(CONDITION, f"{self.key}: {self.check.describe(data)}")
+        self.failure = Failure(CONDITION, self.check.describe(self.env))
         self.feedback_message = self.failure.message
         return Status.FAILURE
+
+
+class Script(_BlackboardUser):
+    """Run statements on the blackboard (``count += 1; done := count >= 3``), BT.CPP's Script.
+
+    SUCCESS once they ran; FAILURE (reason ``script``) when one cannot be evaluated, with what
+    went wrong (BT.CPP throws instead). Never RUNNING.
+    """
+
+    def __init__(self, name: str, program: Program, enums: dict = None):
+        super().__init__(name, _keys(program))
+        self.program, self.enums = program, enums
+        self.env = BlackboardEnv(self.blackboard)
+        self.failure = None
+
+    def update(self):
+        from executive.language import btcpp_script, evaluate
+
+        self.failure = None
+        try:
+            if self.program.dialect == "btcpp":
+                btcpp_script.run(self.program, self.env, self.enums)
+            else:
+                evaluate.run(self.program, self.env)
+        except EvalError as exc:
+            self.failure = Failure(SCRIPT, f"{self.program.text.strip()}: {exc.message}")
+            self.feedback_message = self.failure.message
+            return Status.FAILURE
+        self.feedback_message = ""
+        return Status.SUCCESS
 
 
 class SetBlackboard(_BlackboardUser):

@@ -1,5 +1,10 @@
 """Decorators py_trees lacks, and py_trees' own where ours must record why they fail.
 
+- :class:`RetryWithBackoff` and :class:`Repeat` count as BT.CPP's RetryUntilSuccessful and
+  Repeat do (0 runs nothing, -1 forever; py_trees' Repeat has neither).
+- :class:`Refresh` calls a service leaf every few seconds in the background and keeps its last
+  outcome on the blackboard, so a reactive condition checks fresh data.
+
 Every decorator that turns its child's success or running into a failure records a
 :class:`~behaviors.failures.Failure` (``self.failure``), so the failure has a reason that the result,
 the log and ``retry_on`` see: :class:`Timeout` (``timeout``), :class:`Invert` (``inverted``, when the
@@ -16,8 +21,10 @@ that only maps outcomes shows the child's feedback.
 import math
 import random
 
+import time
+
 import py_trees
-from py_trees.common import Status
+from py_trees.common import Access, Status
 from py_trees.decorators import Decorator
 
 from behaviors import failures
@@ -27,6 +34,7 @@ from behaviors.failures import Failure, FailureTracker
 
 class RetryWithBackoff(UsesMissionTime, Decorator):
     """Retry a failing child up to ``max_attempts`` times, waiting longer between attempts.
+    As BT.CPP's RetryUntilSuccessful counts: 0 fails without running the child; -1 retries forever.
 
     The n-th wait is ``min(max_delay, initial_delay * factor**(n-1))``, scaled by a seeded random
     factor in ``[1 - jitter, 1 + jitter]``. While waiting the child is not ticked and no tick is
@@ -42,8 +50,8 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
     def __init__(self, name, child, max_attempts=3, initial_delay=1.0, factor=2.0, max_delay=30.0,
                  jitter=0.0, seed=None, retry_on=None, no_retry_on=(), clock=None):
         super().__init__(name=name, child=child)
-        if max_attempts < 1:
-            raise ValueError(f"{name}: max_attempts must be at least 1")
+        if max_attempts < -1:
+            raise ValueError(f"{name}: max_attempts is a count (0 runs nothing) or -1 (forever)")
         if not 0.0 <= jitter < 1.0:
             raise ValueError(f"{name}: jitter must be in [0, 1)")
         self.max_attempts = int(max_attempts)
@@ -78,6 +86,11 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
     def tick(self):
         if self.status != Status.RUNNING:
             self.initialise()
+        if self.max_attempts == 0:
+            self.feedback_message = "attempts: 0: the child is not run"
+            self.stop(Status.FAILURE)
+            yield self
+            return
         if self._resume_at is not None:
             remaining = self._resume_at - self.clock()
             if remaining > 0:
@@ -98,8 +111,9 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
     def update(self):
         child = self.decorated.status
         if child != Status.FAILURE:
-            running = child == Status.RUNNING and self.max_attempts > 1
-            self.feedback_message = f"attempt {self.attempt} of {self.max_attempts}" if running else ""
+            running = child == Status.RUNNING and self.max_attempts != 1
+            of = f" of {self.max_attempts}" if self.max_attempts != -1 else ""
+            self.feedback_message = f"attempt {self.attempt}{of}" if running else ""
             return child
         _, failure = self._failures.root_cause(self.decorated)
         reason = failure.reason if failure else None
@@ -107,7 +121,7 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
         if not retryable:
             self.feedback_message = f"not retrying a failure of reason {reason}"
             return Status.FAILURE
-        if self.attempt >= self.max_attempts:
+        if self.max_attempts != -1 and self.attempt >= self.max_attempts:
             self.feedback_message = f"gave up after {self.attempt} attempts"
             return Status.FAILURE
         delay = min(self.max_delay, self.initial_delay * self.factor ** (self.attempt - 1))
@@ -120,19 +134,75 @@ class RetryWithBackoff(UsesMissionTime, Decorator):
         return Status.RUNNING
 
 
-class Repeat(py_trees.decorators.Repeat):
-    """py_trees' Repeat (the child to SUCCESS ``num_success`` times; FAILURE at its first failure)
-    with feedback ``1 of 2 done`` while running and ``failed after 1 of 2`` on failure."""
+class Repeat(Decorator):
+    """Run the child to success ``times`` times, as BT.CPP's Repeat (``num_cycles``): 0 succeeds
+    without running the child, -1 repeats until the child fails. ``until`` (a blackboard
+    :class:`~executive.language.expressions.Check`), when given, is checked after each success.
+    A success starts the child again on the next tick, never in the same one (a tick never loops).
+    Feedback ``1 of 2 done`` while running, ``failed after 1 of 2`` on failure.
+
+    Status:
+        SUCCESS: the child succeeded ``times`` times, or ``until`` held after a success
+        RUNNING: the child is running, or succeeded and runs again on the next tick
+        FAILURE: the child failed (its reason is the repeat's)
+    """
+
+    def __init__(self, name, child, times=-1, until=None):
+        super().__init__(name=name, child=child)
+        if times < -1:
+            raise ValueError(f"{name}: times is a count (0 runs nothing) or -1 (forever)")
+        self.times, self.until = int(times), until
+        self.count = 0
+        self.env = None
+        if until is not None:
+            from behaviors.basics import BlackboardEnv
+
+            client = self.attach_blackboard_client(name=name)
+            for key in until.program.reads():
+                client.register_key(key=BlackboardEnv.key(key), access=Access.READ)
+            self.env = BlackboardEnv(client)
+
+    def initialise(self):
+        self.count = 0
+
+    def tick(self):
+        if self.times != 0:
+            yield from super().tick()
+            return
+        self.feedback_message = ""
+        self.stop(Status.SUCCESS)
+        yield self
+
+    def _done(self) -> str:
+        return f"{self.count} of {self.times}" if self.times != -1 else f"{self.count}"
 
     def update(self):
-        status = super().update()
-        if status == Status.RUNNING:
-            self.feedback_message = f"{self.success} of {self.num_success} done"
-        elif status == Status.FAILURE:
-            self.feedback_message = f"failed after {self.success} of {self.num_success}"
-        else:
+        child = self.decorated.status
+        if child == Status.FAILURE:
+            self.feedback_message = f"failed after {self._done()}"
+            return child
+        if child != Status.SUCCESS:
+            self.feedback_message = f"{self._done()} done"
+            return child
+        self.count += 1
+        if (self.until is not None and self.until.holds(self.env)) or (self.times != -1 and self.count >= self.times):
             self.feedback_message = ""
-        return status
+            return Status.SUCCESS
+        self.feedback_message = f"{self._done()} done"
+        return Status.RUNNING
+
+    def progress(self, child_share: float) -> float:
+        """Rounds done (and the running one's share) of ``times``; 0 when it has no end."""
+        if self.times <= 0:
+            return 0.0
+        return min(1.0, (self.count + child_share) / self.times)
+
+    def checkpoint(self, clock) -> dict:
+        """What a resumed run needs (executive/resume.py): the rounds done."""
+        return {"count": self.count}
+
+    def restore(self, state: dict, clock) -> None:
+        self.count = int(state["count"])
 
 
 def _passing(message: str, child) -> str:
@@ -246,3 +316,72 @@ class OneShot(py_trees.decorators.OneShot):
         super().terminate(new_status)
         if self.feedback_message == "oneshot completed":
             self.feedback_message = ""
+
+
+class Refresh(UsesMissionTime, Decorator):
+    """Call a service leaf every ``every`` seconds (mission time) in the background of its parent,
+    and keep its last outcome on the blackboard at ``key``::
+
+        {ok: true/false, outcome: 'success'|'failure', response: <the response or None>,
+         failure: {reason, message, ...} or None, count: calls so far, stamp: time.time()}
+
+    A call starts when the last one started ``every`` seconds ago and ended; it runs over the
+    following ticks while the decorator already reports SUCCESS, so the children after it in a
+    ``memory: false`` sequence keep running. Halted (stopped INVALID by its parent), it abandons
+    a pending call; started again, it waits for a fresh outcome.
+
+    Status:
+        RUNNING: the first call since it started has not ended
+        SUCCESS: an outcome is on the blackboard (a condition after it decides what it means)
+    """
+
+    def __init__(self, name, child, every, key, clock=None, wall=time.time):
+        super().__init__(name=name, child=child)
+        if not every > 0:
+            raise ValueError(f"{name}: every must be positive")
+        self.every, self.key = float(every), key
+        if clock is not None:
+            self.clock = clock
+        self._wall = wall
+        self.blackboard = self.attach_blackboard_client(name=name)
+        self.blackboard.register_key(key=key, access=Access.WRITE)
+        self.record = None
+        self.count = 0
+        self._started_at = None
+
+    def initialise(self):
+        self.record = None
+        self._started_at = None
+
+    def tick(self):
+        if self.status == Status.INVALID:
+            self.initialise()
+        child, now = self.decorated, self.clock()
+        due = child.status != Status.RUNNING and (self._started_at is None or now - self._started_at >= self.every)
+        if due or child.status == Status.RUNNING:
+            if due:
+                self._started_at = now
+            yield from child.tick()
+            if child.status in (Status.SUCCESS, Status.FAILURE):
+                self._keep(child)
+        if child.status != Status.RUNNING:      # be ticked when the next call is due
+            self.wake_in(max(0.0, self._started_at + self.every - self.clock()))
+        self.status = self.update()
+        yield self
+
+    def update(self):
+        if self.record is None:
+            self.feedback_message = "waiting for the first outcome"
+            return Status.RUNNING
+        self.feedback_message = ""
+        return Status.SUCCESS
+
+    def _keep(self, child):
+        self.count += 1
+        ok = child.status == Status.SUCCESS
+        failure = getattr(child, "failure", None)
+        self.record = {"ok": ok, "outcome": "success" if ok else "failure",
+                       "response": getattr(child, "response", None),
+                       "failure": None if ok or failure is None else failure.as_dict(),
+                       "count": self.count, "stamp": self._wall()}
+        self.blackboard.set(self.key, self.record, overwrite=True)

@@ -22,6 +22,7 @@ response               a service answered, and its response failed the leaf's ch
 invalid_goal           the goal or request could not be built (a blackboard key missing or unfit)
 server_busy            the server still held a cancelled goal of this run past ``halt_timeout``
 condition              a condition evaluated false (or its blackboard key is not set)
+script                 a script statement could not be evaluated (a key not set, a type unfit)
 forced_failure         ``force_failure``: the child succeeded and was turned into a failure
 inverted               ``invert``: the child succeeded and was turned into a failure
 internal_error         a fault of the executive itself (a bug) in one of the leaf's callbacks;
@@ -45,12 +46,14 @@ RESPONSE = "response"
 INVALID_GOAL = "invalid_goal"
 SERVER_BUSY = "server_busy"
 CONDITION = "condition"
+SCRIPT = "script"
 FORCED_FAILURE = "forced_failure"
 INVERTED = "inverted"
 INTERNAL_ERROR = "internal_error"
 
 REASONS = (SERVER_UNAVAILABLE, REJECTED, ABORTED, CANCELED, TIMEOUT, SERVER_LOST, RESULT_LOST, RESULT_CHECK,
-           RESPONSE, INVALID_GOAL, SERVER_BUSY, CONDITION, FORCED_FAILURE, INVERTED, INTERNAL_ERROR)
+           RESPONSE, INVALID_GOAL, SERVER_BUSY, CONDITION, SCRIPT, FORCED_FAILURE, INVERTED,
+           INTERNAL_ERROR)
 # Failures a decorator makes of its child's success: the root cause only when nothing else failed.
 DECORATOR_REASONS = (FORCED_FAILURE, INVERTED)
 

@@ -29,10 +29,10 @@ import time
 from py_trees.common import Status
 
 from behaviors import failures
-from behaviors.basics import Check
 from behaviors.leaf import RemoteLeaf
+from executive.language.expressions import compile_check
 
-SUCCESS_FIELD = Check("success", "==", True)
+SUCCESS_FIELD = compile_check("success == true", subject="response")
 
 
 class ServiceClient(RemoteLeaf):
@@ -46,7 +46,8 @@ class ServiceClient(RemoteLeaf):
         request_from_blackboard: request field path -> blackboard key
         server_timeout: seconds to wait for the service to appear
         call_timeout: seconds to wait for the response
-        success_check: :class:`~behaviors.basics.Check` deciding success from the response
+        success_check: a :class:`~executive.language.expressions.Check` of the response (``subject``
+            ``response``) deciding success
         response_key, failure_key: blackboard keys for the response (message) and the failure (dict)
         server_check_period: seconds between checks, while a call is pending, that the service exists
     """

@@ -3,14 +3,14 @@ import os
 import random
 import statistics
 
-from executive import paths
+from executive import dds
 
 
 def isolate():
     """Keep benchmark traffic on this machine and off other runs' domains."""
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(150, 230)))
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
+    dds.use_profile()
 
 
 def percentile(values, q: float) -> float:

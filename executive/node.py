@@ -39,7 +39,7 @@ from std_srvs.srv import Trigger
 
 from behaviors.leaf import ClientPool, release
 from behaviors.messages import InterfaceError
-from executive import parameters, paths, run as runs, snapshots
+from executive import dds, parameters, paths, run as runs, snapshots
 from executive.language.cache import MissionCache
 from executive.language.compiler import compile_mission, seed_blackboard
 from executive.language.errors import MissionError, MissionInvalid
@@ -64,6 +64,7 @@ MAX_RETICKS = 32
 RETICK_BUDGET = 0.005      # s
 FAULT_REPEAT_PERIOD = 10.0  # s: the most often one internal fault that keeps happening is logged again
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
+IDLE_STREAMS_PERIOD = 0.5  # s: the longest a py_trees_ros snapshot stream opened while idle stays silent
 
 
 class ExecutiveNode(Node):
@@ -93,6 +94,8 @@ class ExecutiveNode(Node):
         if self._tree_visitors:
             self._observer = snapshots.RunObserver()
             self.tree.visitors.append(self._observer)
+            # py_trees_ros's tree watchers see the idle executive too (snapshots.publish_idle_streams).
+            self.create_timer(IDLE_STREAMS_PERIOD, lambda: self.busy or snapshots.publish_idle_streams(self.tree))
         self.listeners = []             # callables(run) told after every tick and state change
         self._wake_guard = self.create_guard_condition(self._tick)
         self._timer = self.create_timer(1.0 / self._param("tick_rate"), self._tick, autostart=False)
@@ -470,11 +473,38 @@ def shut_down(executive, executor, reason: str):
         spin_until(executor, lambda: executive.server.delivered, RESULT_DELIVERY_TIMEOUT)
 
 
+def parse_command_line(args) -> None:
+    """``mission-executive [-h] [--ros-args ...]``: ``-h`` prints the help (the parameters with their
+    defaults) and exits 0, anything else outside ``--ros-args`` exits 2; both before rclpy starts."""
+    import argparse
+
+    def row(name, spec):
+        # A (default, description) pair, or an object with .default, .description, .range, .start_only.
+        default, description = (spec.default, spec.description) if hasattr(spec, "default") else spec[:2]
+        notes = ["a list of strings" if isinstance(default, Parameter.Type) else f"default {default!r}"]
+        if getattr(spec, "range", None):
+            notes.append(f"{spec.range[0]}..{spec.range[1]}")
+        if getattr(spec, "start_only", False):
+            notes.append("read at start only")
+        return f"  {name:22} {description} [{'; '.join(notes)}]"
+    rows = "\n".join(row(name, spec) for name, spec in PARAMETERS.items())
+    parser = argparse.ArgumentParser(
+        prog=pathlib.Path(args[0]).name, usage="%(prog)s [-h] [--ros-args -p NAME:=VALUE ...]",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="The mission executive node: serves the execute_mission action "
+                    "(mission_interfaces/action/ExecuteMission), ~/pause, ~/resume and ~/tree_snapshots.",
+        epilog=f"ROS parameters (--ros-args -p NAME:=VALUE):\n{rows}\n\n"
+               "SIGINT or SIGTERM halts a running mission (outcome interrupted) and exits once its result is sent.")
+    parser.parse_args(rclpy.utilities.remove_ros_args(args)[1:])
+
+
 def main(argv=None) -> int:
     """``mission-executive [--ros-args ...]``: the node alone. SIGINT or SIGTERM (a launch shutdown
     sends both, in turn) halts a running mission: its goals are cancelled and waited for, its log
     is closed, its ExecuteMission result (outcome interrupted) is sent, and the node exits."""
     args = sys.argv if argv is None else ["mission-executive", *argv]
+    parse_command_line(args)
+    dds.use_profile()       # before rclpy starts Fast DDS (executive/dds)
     stop = []
 
     def on_signal(signum, _frame):

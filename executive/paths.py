@@ -71,10 +71,6 @@ def _resolved(root):
         return None
 
 
-def fastdds_profile() -> pathlib.Path:
-    return pathlib.Path(__file__).resolve().parent / "dds" / "fastdds_profile.xml"
-
-
 def mission_candidates(name: str, directory=None, here: bool = False) -> list:
     """Where a mission named ``name`` is looked for, in order: ``directory``, the current directory
     (``here``: the command line only; a goal never names files by the executive's working

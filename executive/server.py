@@ -84,7 +84,7 @@ class MissionServer:
         self._loaded = {}           # id(goal request) -> [request, (model, tree) or RunResult, number]
         self._unclaimed = None      # id(goal request) answered ACCEPT, until rclpy hands its goal over
         self._names = {}            # goal id -> its mission's name, for messages and the log
-        self._waiting = {}          # number -> goal id of each goal waiting to start
+        self._numbered = {}         # number -> goal id of each valid goal until it ends
         self._last_end = None       # when the last result was set (monotonic), for delivery
         self._accepting = True
         self._rejected, self._rejected_logged_at = 0, -REJECTIONS_LOGGED_EVERY     # rejections not logged yet
@@ -258,18 +258,24 @@ class MissionServer:
 
     def _preempter(self, number: int) -> str:
         """'mission NAME (goal 1a2b3c4d)' for the goal accepted as ``number``, as far as known."""
-        gid = self._waiting.get(number, "")
+        gid = self._numbered.get(number, "")
         return f"mission {self._names.get(gid, '?')} (goal {gid[:8]})" if gid else "a newer goal"
 
     async def _run(self, goal_handle, gid, loaded, number):
-        self._waiting[number] = gid
+        self._numbered[number] = gid
         try:
-            while self.executive.busy:      # preempting: halt what runs and wait for it to end
-                current = self.executive.run
-                self.executive.halt(f"preempted by {self._preempter(number)}")
-                await self._ended_future(current)
+            return await self._run_numbered(goal_handle, gid, loaded, number)
         finally:
-            self._waiting.pop(number, None)
+            self._numbered.pop(number, None)
+
+    async def _run_numbered(self, goal_handle, gid, loaded, number):
+        # Preempting: halt what runs and wait for it to end. Only while this goal is the newest:
+        # goals that waited for the same run resume in whatever order rclpy runs their tasks, and
+        # one that a newer goal has overtaken must not halt the newer goal's run (seen on Jazzy).
+        while self.executive.busy and number == self._newest:
+            current = self.executive.run
+            self.executive.halt(f"preempted by {self._preempter(number)}")
+            await self._ended_future(current)
         if goal_handle.is_cancel_requested or number != self._newest or not self._accepting:
             release(loaded[1])
             message = "cancelled before it started" if goal_handle.is_cancel_requested else \
@@ -324,8 +330,13 @@ class MissionServer:
             logger.info(text)
             return
         size = self.limits.max_error_size
-        (logger.warn if result.outcome in (runs.CANCELED, runs.INVALID) else logger.error)(
-            f"{text}: {loading.cut(result.message, size)}" if result.message else text)
+        text = f"{text}: {loading.cut(result.message, size)}" if result.message else text
+        # One call site per severity: rclpy 7 (Jazzy) raises "Logger severity cannot be changed
+        # between calls" when one line logs at two severities.
+        if result.outcome in (runs.CANCELED, runs.INVALID):
+            logger.warn(text)
+        else:
+            logger.error(text)
         for error in result.errors[:ERRORS_LOGGED]:
             logger.warn(f"  {loading.cut(error, size)}")
         if len(result.errors) > ERRORS_LOGGED:

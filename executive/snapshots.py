@@ -39,6 +39,20 @@ def uses_py_trees_ros(tree) -> bool:
     return type(tree).__module__.startswith("py_trees_ros")
 
 
+def publish_idle_streams(tree) -> None:
+    """Publish py_trees_ros's snapshot streams of ``tree`` without ticking it (the executive is idle).
+
+    py_trees_ros publishes a stream only after a tick, and the executive ticks only while a mission
+    runs; so a ``py-trees-tree-watcher`` started while it is idle would show nothing. A stream's
+    first message always goes out (py_trees_ros's ``SnapshotStream.publish`` counts it as a change);
+    later ones only when the stream's ``snapshot_period`` has passed, as after a tick. Ticking
+    instead would start the finished mission's tree again, which the root still holds for viewers."""
+    for stream in list(tree.snapshot_streams.values()):
+        stream.publish(root=tree.root, changed=False, statistics=tree.statistics,
+                       visited_behaviour_ids=tree.snapshot_visitor.visited.keys(),
+                       visited_blackboard_client_ids=tree.snapshot_visitor.visited_blackboard_client_ids)
+
+
 class RunObserver(py_trees.visitors.VisitorBase):
     """A tree visitor that shows the current run each behaviour as it is ticked (py_trees_ros's
     tree ticks through visitors; see :meth:`executive.run.MissionRun.observe`)."""

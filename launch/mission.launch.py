@@ -22,10 +22,11 @@ from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
-from executive.paths import fastdds_profile
+from executive import dds
+from executive.tools.launch_arguments import boolean, checked, positive
 
+FILE = "mission.launch.py"
 TWO_ROBOT_MISSIONS = ("multi_robot_patrol",)
-BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 # On shutdown launch sends SIGINT, then SIGTERM after sigterm_timeout, then SIGKILL after
 # sigkill_timeout. The executive needs up to halt_timeout to cancel the mission's goals and wait for
 # them, and then a moment to send the ExecuteMission result: both waits get that plus a margin
@@ -33,40 +34,25 @@ BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "n
 SHUTDOWN_MARGIN = 5.0
 
 
-def _checked(name: str, text: str, convert, what: str, ok=lambda value: True):
-    try:
-        value = convert(text)
-    except (ValueError, KeyError):
-        value = None
-    if value is None or not ok(value):
-        raise ValueError(f"mission.launch.py: {name}:={text!r} must be {what}")
-    return value
-
-
-def _boolean(text: str) -> bool:
-    return BOOLEANS[text.lower()]
-
-
 def _actions(context):
     get = lambda name: LaunchConfiguration(name).perform(context)   # noqa: E731
     mission = get("mission")
-    tick_rate = _checked("tick_rate", get("tick_rate"), float, "a positive number", lambda v: v > 0)
-    halt_timeout = _checked("halt_timeout", get("halt_timeout"), float, "a positive number of seconds",
-                            lambda v: 0 < v < 3600)
-    robots = _checked("robots", get("robots"), int, "an integer >= 0", lambda v: v >= 0)
+    tick_rate = positive(FILE, "tick_rate", get("tick_rate"))
+    halt_timeout = checked(FILE, "halt_timeout", get("halt_timeout"), float, "a positive number of seconds",
+                           lambda v: 0 < v < 3600)
+    robots = checked(FILE, "robots", get("robots"), int, "an integer >= 0", lambda v: v >= 0)
     # The node checks goal_policy only when it is set at run time, not at start.
-    goal_policy = _checked("goal_policy", get("goal_policy"), str, "reject or preempt",
-                           lambda v: v in ("reject", "preempt"))
-    sim = _checked("sim", get("sim"), _boolean, "true or false")
-    exit_when_done = _checked("exit_when_done", get("exit_when_done"), _boolean, "true or false") and bool(mission)
-    viewer = _checked("viewer", get("viewer"), _boolean, "true or false")
-    viewer_port = _checked("viewer_port", get("viewer_port"), int, "a port number (0: any free one)",
-                           lambda v: 0 <= v <= 65535)
-    actions = []
-    # The package's Fast DDS profile, as `mission run` gives its children (see executive/tools/launcher.py):
-    # a 3 s lease, and servers that wait for a just-discovered client instead of dropping its answer.
-    if "FASTDDS_DEFAULT_PROFILES_FILE" not in context.environment:
-        actions.append(SetEnvironmentVariable("FASTDDS_DEFAULT_PROFILES_FILE", str(fastdds_profile())))
+    goal_policy = checked(FILE, "goal_policy", get("goal_policy"), str, "reject or preempt",
+                          lambda v: v in ("reject", "preempt"))
+    sim = checked(FILE, "sim", get("sim"), boolean, "true or false")
+    exit_when_done = checked(FILE, "exit_when_done", get("exit_when_done"), boolean, "true or false") and bool(mission)
+    viewer = checked(FILE, "viewer", get("viewer"), boolean, "true or false")
+    viewer_port = checked(FILE, "viewer_port", get("viewer_port"), int, "a port number (0: any free one)",
+                          lambda v: 0 <= v <= 65535)
+    # The package's Fast DDS profile, as `mission run` gives its children (executive/dds): a 3 s
+    # lease, and servers that wait for a just-discovered client instead of dropping its answer.
+    actions = [SetEnvironmentVariable(name, value)
+               for name, value in dds.profile_environment(context.environment).items()]
     if sim:
         if robots == 0:
             robots = 2 if os.path.splitext(os.path.basename(mission))[0] in TWO_ROBOT_MISSIONS else 1

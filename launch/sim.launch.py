@@ -3,18 +3,23 @@
     ros2 launch mission_executive sim.launch.py robots:=2 time_scale:=4.0 config:=/path/to/sim.yaml
 
 With robots:=1 and namespace:=<ns> a single robot runs under that namespace instead
-(namespace:='' puts its servers at the root, as a real robot without namespaces would).
+(namespace:=/ puts its servers at the root, as a real robot without namespaces would).
 With robots:=2 or more, namespace is ignored (a message says so when it is set).
-Bad arguments (robots not a positive integer, time_scale not a positive number, a config
-file that does not exist) stop the launch with one clear error before any process starts.
+Bad arguments (robots not a positive integer, time_scale not a positive number, a namespace
+that is not one, a config file that does not exist) stop the launch with one clear error before
+any process starts. The sims get the package's Fast DDS profile (executive/dds).
 """
 import os
 
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction
+from launch.actions import DeclareLaunchArgument, LogInfo, OpaqueFunction, SetEnvironmentVariable
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
+from executive import dds
+from executive.tools.launch_arguments import LaunchArgumentError, namespace as checked_namespace, positive
+
+FILE = "sim.launch.py"
 DEFAULT_NAMESPACE = "robot1"
 
 
@@ -24,28 +29,19 @@ def robot_namespaces(robots: int, namespace: str):
     return [f"robot{i}" for i in range(1, robots + 1)]
 
 
-def _positive(name, text, kind):
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not value > 0:
-        raise ValueError(f"sim.launch.py: {name}:={text!r} must be a positive {kind.__name__}")
-    return value
-
-
 def _sim_nodes(context):
-    robots = _positive("robots", LaunchConfiguration("robots").perform(context), int)
+    robots = positive(FILE, "robots", LaunchConfiguration("robots").perform(context), int)
     time_scale = LaunchConfiguration("time_scale").perform(context)
-    _positive("time_scale", time_scale, float)
-    namespace = LaunchConfiguration("namespace").perform(context).strip("/")
+    positive(FILE, "time_scale", time_scale)
+    namespace = checked_namespace(FILE, "namespace", LaunchConfiguration("namespace").perform(context))
     config = LaunchConfiguration("config").perform(context)
     if config and not os.path.isfile(config):
-        raise ValueError(f"sim.launch.py: config:={config!r} is not a file")
+        raise LaunchArgumentError(f"{FILE}: config:={config!r} is not a file")
     arguments = ["--time-scale", time_scale]
     if config:
         arguments += ["--config", config]
-    actions = []
+    actions = [SetEnvironmentVariable(name, value)
+               for name, value in dds.profile_environment(context.environment).items()]
     if robots > 1 and namespace != DEFAULT_NAMESPACE:
         actions.append(LogInfo(msg=f"sim.launch.py: namespace:={namespace!r} is ignored with robots:={robots}"
                                    f" (the robots are robot1..robot{robots})"))
@@ -61,7 +57,7 @@ def generate_launch_description():
     return LaunchDescription([
         DeclareLaunchArgument("robots", default_value="1", description="number of simulated robots (>= 1)"),
         DeclareLaunchArgument("namespace", default_value=DEFAULT_NAMESPACE,
-                              description="namespace of the robot when robots:=1 ('' = root namespace)"),
+                              description="namespace of the robot when robots:=1 (/ = the root namespace)"),
         DeclareLaunchArgument("time_scale", default_value="1.0",
                               description="simulated seconds per wall second (> 0)"),
         DeclareLaunchArgument("config", default_value="", description="sim configuration YAML (optional)"),

@@ -105,6 +105,9 @@ def check(knob: str, value) -> str:
 # The servers of a plain mission-sim and the kind of their knobs.
 SERVERS = {"navigate_to_pose": "action", "follow_joint_trajectory": "action", "move_arm": "action",
            "health_check": "service", "calibrate": "service"}
+# Served with --ros2-control as well; a configuration may set their knobs (sim/config.py checks
+# configurations against SERVERS, CONTROL_SERVERS, KNOBS and check()).
+CONTROL_SERVERS = {"joint_trajectory_controller": "action"}
 
 
 def knobs_off(servers: dict = None) -> dict:

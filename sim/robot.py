@@ -146,9 +146,21 @@ def main(argv=None, stop: StopRequest = None):
     args = parse_args(ours)
     try:
         config = load_config(args.config)
-    except (OSError, ConfigError) as exc:
+    except ConfigError as exc:
+        for error in exc.errors:
+            print(f"mission-sim: {error}", file=sys.stderr)
+        return 2
+    except OSError as exc:
         print(f"mission-sim: {exc}", file=sys.stderr)
         return 2
+    from rclpy.validate_namespace import validate_namespace
+
+    for namespace in args.namespace:
+        try:
+            validate_namespace("/" + namespace.strip("/"))
+        except Exception as exc:    # rclpy's InvalidNamespaceException: say so, no traceback
+            print(f"mission-sim: --namespace {namespace!r}: {str(exc).splitlines()[0]}", file=sys.stderr)
+            return 2
     if args.time_scale <= 0:
         print("mission-sim: --time-scale must be positive", file=sys.stderr)
         return 2

@@ -13,6 +13,8 @@ import pathlib
 import pytest
 from hypothesis import settings
 
+from executive import dds
+
 # CI explores the same examples every run (no luck involved); developers' runs explore new ones.
 settings.register_profile("ci", derandomize=True)
 settings.register_profile("explore", max_examples=3000)
@@ -35,9 +37,9 @@ def _claim_domain_id():
 _DOMAIN, _DOMAIN_LOCK = _claim_domain_id()
 os.environ["ROS_DOMAIN_ID"] = str(_DOMAIN)
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
-# A 3 s participant lease, so that a killed server leaves the graph in seconds, not 20 s.
-os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(
-    pathlib.Path(__file__).resolve().parents[1] / "executive/dds/fastdds_profile.xml")
+# The package's Fast DDS profile under both Fast DDS 2.x's and 3.x's names, whatever the shell had:
+# a 3 s participant lease, so that a killed server leaves the graph in seconds, not 20 s.
+dds.use_profile(replace=True)
 os.environ.pop("ROS_LOCALHOST_ONLY", None)
 
 

@@ -8,10 +8,10 @@ from py_trees.common import Status
 
 from behaviors import failures
 from behaviors.actions import ActionClient, FollowTrajectory, MoveArm, NavigateTo
-from behaviors.basics import Check
 from behaviors.decorators import RetryWithBackoff
 from behaviors.messages import InterfaceError
 from behaviors.services import Calibrate, HealthCheck, ServiceClient
+from executive.language.expressions import compile_check
 from harness import SIM_TIME_SCALE, SimProcess, run_tree, sim_status, start_sim, unique_name
 from mission_interfaces.action import NavigateToPose
 
@@ -73,9 +73,10 @@ def test_aborted_goal_fails_with_error_code_and_message(ros, sim):
 
 
 def test_result_check_failure(ros, sim):
-    leaf = nav(sim, x=0.5, result_check=Check("error_msg", "==", "something else"))
+    leaf = nav(sim, x=0.5, result_check=compile_check("error_msg == 'something else'", subject="result"))
     assert run_tree(ros, leaf, timeout=20) == Status.FAILURE
     assert leaf.failure.reason == failures.RESULT_CHECK and leaf.failure.status == "SUCCEEDED"
+    assert leaf.failure.message == "error_msg == 'something else' does not hold (error_msg is '')"
 
 
 def test_cancelled_by_the_leaf_while_executing(ros, sim):

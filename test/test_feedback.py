@@ -11,6 +11,7 @@ from py_trees.common import Status
 
 from behaviors import feedback
 from behaviors.basics import CheckBlackboard, Wait
+from executive.language.expressions import compile_check
 from executive.language.compiler import compile_mission
 from executive.language.errors import MissionInvalid
 from executive.language.resolve import resolve_text
@@ -158,7 +159,7 @@ def test_a_wait_shows_nothing_left_after_success():
 
 def test_a_timeout_that_fires_says_so():
     from behaviors.decorators import Timeout
-    never = CheckBlackboard("never", "/nothing", "==", 1)
+    never = CheckBlackboard("never", compile_check("nothing == 1"))
     never.update = lambda: Status.RUNNING
     limited = Timeout("limited", never, duration=0.05)
     limited.tick_once()

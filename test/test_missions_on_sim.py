@@ -41,6 +41,43 @@ def test_recovery_demo_recovers(ros, sim):
     assert after["succeeded"] == before.get("succeeded", 0) + 1
 
 
+def test_guarded_patrol_checks_health_in_the_background(ros, sim):
+    """The reactive guard pattern: the health check is refreshed in the background while the route
+    runs, and no goal is ever cancelled by it (issue 14: 869 goals sent and cancelled)."""
+    before = sim_status(ros, sim)
+    root, status = run_mission(ros, "guarded_patrol", {"robot": sim.namespace, "every": 0.2})
+    assert status == Status.SUCCESS, root.tip().feedback_message if root.tip() else root
+    after = sim_status(ros, sim)
+    drives = {k: after["navigate_to_pose"].get(k, 0) - before["navigate_to_pose"].get(k, 0)
+              for k in ("succeeded", "canceled", "aborted")}
+    assert drives == {"succeeded": 3, "canceled": 0, "aborted": 0}
+    assert after["services"]["health_check"] - before["services"].get("health_check", 0) >= 2
+    record = py_trees.blackboard.Blackboard.get("/health")
+    assert record["ok"] is True and record["response"].success and record["count"] >= 2
+
+
+def test_guarded_patrol_stops_at_an_unhealthy_answer(ros):
+    sick = start_sim(ros, unique_name("sick"), "--config", str(_unhealthy_config()), time_scale=SIM_TIME_SCALE)
+    try:
+        root, status = run_mission(ros, "guarded_patrol", {"robot": sick.namespace})
+        assert status == Status.FAILURE
+        healthy = next(b for b in root.iterate() if b.name == "healthy")
+        assert healthy.failure.reason == "condition"
+        assert healthy.failure.message.startswith("health.ok and health.response.success does not hold (health.ok is "
+                                                  "false")
+        assert sim_status(ros, sick)["navigate_to_pose"].get("succeeded", 0) == 0
+    finally:
+        assert sick.stop() == 0
+
+
+def _unhealthy_config():
+    import tempfile
+
+    path = pathlib.Path(tempfile.mkdtemp()) / "sick.yaml"
+    path.write_text("health: {unhealthy: [lidar]}\n")
+    return path
+
+
 def test_multi_robot_patrol_drives_both_robots(ros, sim):
     other = start_sim(ros, unique_name("second"), time_scale=SIM_TIME_SCALE)
     try:

@@ -4,6 +4,7 @@ import pathlib
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from importlib import metadata
 
 import pytest
 
@@ -11,13 +12,34 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 VENV = pathlib.Path(sys.prefix)
 
 
+def venv_distro() -> str:
+    """The ROS 2 distribution of the venv running the tests: ``ros-jazzy-*`` wheels or Kilted's."""
+    try:
+        metadata.version("ros-jazzy-rclpy")
+        return "jazzy"
+    except metadata.PackageNotFoundError:
+        return "kilted"
+
+
 def test_setup_is_idempotent():
-    """`make test` has just run setup: running it again installs and builds nothing."""
-    out = subprocess.run(["bash", str(ROOT / "scripts/setup.sh")], capture_output=True, text=True, timeout=120)
+    """`make test` has just run setup for this venv's distribution: running it again installs and
+    builds nothing."""
+    distro = venv_distro()
+    out = subprocess.run(["bash", str(ROOT / "scripts/setup.sh")], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, ROS_DISTRO=distro))
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
-    assert lines[-1].startswith("[setup] ready") and all(line.endswith("up to date") for line in lines[:-1]), out.stdout
-    assert {p.name for p in (VENV / ".stamps").iterdir()} == {"pip", "interfaces", "package", "pip-dev"}
+    assert lines[-1].startswith(f"[setup] ready for test on ROS 2 {distro} in {VENV.name}"), out.stdout
+    assert all(line.endswith("up to date") or "no python3.10" in line for line in lines[:-1]), out.stdout
+    stamps = {p.name for p in (VENV / ".stamps").iterdir()}
+    assert {"pip", "interfaces", "package", "pip-dev"} <= stamps <= {"pip", "interfaces", "package", "pip-dev", "py310"}
+
+
+def test_setup_refuses_a_distribution_it_cannot_install():
+    out = subprocess.run(["bash", str(ROOT / "scripts/setup.sh")], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, ROS_DISTRO="humble"))
+    assert out.returncode == 2 and "ROS_DISTRO=humble" in out.stderr and "colcon workspace" in out.stderr, out.stderr
+    assert out.stdout == ""
 
 
 def test_package_manifests_name_the_layout():
@@ -61,3 +83,43 @@ def test_colcon_builds_both_packages(tmp_path):
                            env=dict(env, PYTHONPATH=str(site), LD_LIBRARY_PATH=str(lib)))
     assert probe.returncode == 0, probe.stderr
     assert str(tmp_path) in probe.stdout
+    # The README's next step: `. install/setup.bash` (colcon-bash) puts both packages on the paths.
+    sourced = subprocess.run(["bash", "-c", ". install/setup.bash && echo \"$AMENT_PREFIX_PATH\" && "
+                              f"{sys.executable} -c 'import mission_interfaces.action as a; print(a.__file__)'"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert sourced.returncode == 0, sourced.stderr
+    prefixes, module = sourced.stdout.splitlines()
+    assert {str(install / "mission_executive"), str(install / "mission_interfaces")} <= set(prefixes.split(":"))
+    assert module.startswith(str(install)), module
+
+
+def _console_scripts():
+    return sorted(e.name for e in metadata.distribution("mission_executive").entry_points if e.group == "console_scripts")
+
+
+def test_the_package_has_its_executables():
+    assert {"mission", "mission-sim", "mission-executive", "executive"} <= set(_console_scripts())
+
+
+@pytest.mark.parametrize("script", _console_scripts())
+def test_every_executable_answers_help_without_starting_a_node(script):
+    """`--help` prints a usage and exits 0 at once (as `ros2 run mission_executive <script> --help`
+    does, which passes the argument on): no node is made, so nothing is printed READY, and an
+    executable that started spinning would not exit before the timeout."""
+    out = subprocess.run([str(VENV / "bin" / script), "--help"], capture_output=True, text=True, timeout=60,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage:") and "READY" not in out.stdout, out.stdout
+
+
+def _mission_commands():
+    import argparse
+
+    from executive.tools.cli import build_parser
+    return sorted(next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices)
+
+
+@pytest.mark.parametrize("command", _mission_commands())
+def test_every_mission_command_answers_help(command):
+    out = subprocess.run([str(VENV / "bin/mission"), command, "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.startswith(f"usage: mission {command}"), out.stdout + out.stderr

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import generated
+import mutations
 import scenarios
 from executive.tools.launcher import ExecutiveProcess
 from harness import sim_status, start_sim, unique_name
@@ -247,18 +248,6 @@ def test_cancel_twice_and_after_the_end(ros, robot, executive, log_dir):
     assert late.return_code != late.ERROR_NONE and not late.goals_canceling, late
 
 
-def test_preemption_races(ros, robot, executive, log_dir, executive_policy):
-    """Goals sent back to back under goal_policy preempt: only the last one runs to the end; every
-    earlier one ends CANCELED (ABORTED status), and no goal is left on the robot."""
-    executive_policy("preempt")
-    calls = [scenarios.send(ros, mission(robot.namespace, NAV), action=executive.action_name) for _ in range(4)]
-    results = [call.result(60) for call in calls]
-    assert [scenarios.OUTCOMES[r.outcome_code] for _, r in results] == ["canceled"] * 3 + ["succeeded"], \
-        [scenarios.explain(r) for _, r in results]
-    assert [s for s, _ in results[:3]] == [GoalStatus.STATUS_ABORTED] * 3
-    scenarios.no_goal_left(ros, [robot])
-
-
 @pytest.fixture
 def executive_policy(ros_session, executive):
     def set_policy(policy):
@@ -305,24 +294,7 @@ def yaml_mutations(robot: str):
     """Shipped missions (on ``robot``) with a slice cut, a character put in, or a line duplicated."""
     texts = [p.read_text().replace("robot1", robot).replace("robot2", robot)
              for p in sorted(MISSIONS.glob("*.yaml")) if p.name != "common.yaml"]
-    chars = st.sampled_from(list(":{}[]-#&*!|>'\"%@`,? \n\t") + ["${", "${x}", "\u00e9", "\ufeff"])
-
-    @st.composite
-    def mutate(draw):
-        text = draw(st.sampled_from(texts))
-        for _ in range(draw(st.integers(1, 3))):
-            at = draw(st.integers(0, len(text)))
-            how = draw(st.sampled_from(["cut", "insert", "duplicate"]))
-            if how == "cut":
-                text = text[:at] + text[at + draw(st.integers(1, 40)):]
-            elif how == "insert":
-                text = text[:at] + draw(chars) + text[at:]
-            else:
-                lines = text.splitlines(keepends=True)
-                i = min(len(lines) - 1, at % max(1, len(lines)))
-                text = "".join(lines[:i + 1] + lines[i:])
-        return text
-    return mutate()
+    return mutations.edited(texts).map(lambda edit: edit[1])
 
 
 def test_fuzzed_yaml_never_crashes_the_executive(ros, robot, executive):

@@ -45,7 +45,7 @@ def mission(clock):
     """A patrol-like tree: a memory sequence, a repeat of laps, a parallel, a retry, a timeout, a
     wait and a once."""
     lap = py_trees.composites.Sequence("lap", memory=True, children=[Step("north"), Step("east"), Step("west")])
-    laps = Repeat("laps", lap, num_success=3)
+    laps = Repeat("laps", lap, times=3)
     both = py_trees.composites.Parallel("both", policy=ParallelPolicy.SuccessOnAll(), children=[
         Step("left", ticks=3), Step("right", ticks=6)])
     retry = RetryWithBackoff("approach", Step("dock", fails_first=1), max_attempts=3, initial_delay=1.0)

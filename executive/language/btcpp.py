@@ -30,6 +30,8 @@ CONTROL = {  # BT.CPP element -> (our kind, fixed fields)
 RENAMED = {  # BT.CPP attribute -> (our field, conversion)
     "num_attempts": ("attempts", int), "num_cycles": ("times", int), "output_key": ("key", str),
     "msec": ("seconds", lambda v: float(v) / 1000.0), "ID": ("use", str),
+    # expressions are text as written, not YAML ('true' stays the expression true)
+    "check": ("check", str), "success": ("success", str), "until": ("until", str), "code": ("code", str),
 }
 BB_PORT = re.compile(r"^\{([A-Za-z_/][\w/]*)\}$")
 EXPORT_TAG = {"sequence": ("Sequence", "ReactiveSequence"), "fallback": ("Fallback", "ReactiveFallback"),
@@ -226,10 +228,10 @@ def _export_node(node: Node, parent_robot: str) -> ET.Element:
             key, value = "msec", int(round(float(value) * 1000))
         elif node.kind == "set" and key == "key":
             key = "output_key"
-        if isinstance(value, tuple):    # a parsed check: path, operator, value
-            path, op, operand = value
-            value = f"{path} {op.replace('not_in', 'not in')} {_text(operand)}"
         if value is None:
+            continue
+        if hasattr(value, "text") and hasattr(value, "dialect"):    # a parsed check or script: as written
+            element.set(key, value.text)
             continue
         element.set(key, _text(value))
     for child in node.children:

@@ -5,7 +5,6 @@ import py_trees
 from py_trees.common import ParallelPolicy
 
 from behaviors import actions, basics, decorators, services
-from behaviors.basics import Check
 from behaviors.leaf import check_request
 from executive.language.model import Mission, Node, bb_key, is_bb_ref
 
@@ -94,10 +93,6 @@ def split_blackboard(values: dict, prefix=""):
     return constants, from_bb
 
 
-def _check(parsed):
-    return None if parsed is None else Check(*parsed)
-
-
 def _action_options(f):
     return dict(server_timeout=f["server_timeout"], goal_timeout=f.get("timeout"),
                 feedback_key=f.get("feedback"), result_key=f.get("result"), feedback_format=f.get("feedback_format"),
@@ -129,7 +124,7 @@ def _action(node):
     f = node.fields
     constants, from_bb = split_blackboard(f["goal"])
     return dict(action_type=f["type"], action_name=remote_name(node, "action"), goal=constants,
-                goal_from_blackboard=from_bb, result_check=_check(f.get("success")), **_action_options(f))
+                goal_from_blackboard=from_bb, result_check=f.get("success"), **_action_options(f))
 
 
 def _service_options(f):
@@ -139,7 +134,7 @@ def _service_options(f):
 def _service(node):
     f = node.fields
     constants, from_bb = split_blackboard(f["request"])
-    success = _check(f["success"]) if "success" in f else services.SUCCESS_FIELD
+    success = f["success"] if "success" in f else services.SUCCESS_FIELD   # success: null accepts any
     return dict(service_type=f["type"], service_name=remote_name(node, "service"), request=constants,
                 request_from_blackboard=from_bb, success_check=success, **_service_options(f))
 
@@ -164,28 +159,28 @@ REMOTE = {
 }
 
 
-def check_interface(node: Node) -> None:
+def check_interface(node: Node):
     """Check a leaf's interface type and constant goal or request fields against the installed
     interfaces, from the model alone: no behaviour is made (validation builds no second tree).
-    Raises InterfaceError (see :func:`behaviors.leaf.check_request`)."""
+    Returns the interface class; raises InterfaceError (see :func:`behaviors.leaf.check_request`)."""
     cls, arguments = REMOTE[node.kind]
     interface_type, fields, from_blackboard = cls.request_of(**arguments(node))
-    check_request(cls.KIND, interface_type, fields, from_blackboard)
-
-
-def _condition(node, _):
-    path, op, value = node.fields["check"]
-    key, _, field = path.partition(".")
-    return basics.CheckBlackboard(node.name, bb_key(key), op, value, field=field)
+    return check_request(cls.KIND, interface_type, fields, from_blackboard)[0]
 
 
 def _retry(node, children):
     f = node.fields
     backoff = f.get("backoff") or {}
     return decorators.RetryWithBackoff(
-        node.name, children[0], max_attempts=f["attempts"], initial_delay=backoff.get("initial", 1.0),
+        node.name, children[0], max_attempts=_count(f, "attempts"), initial_delay=backoff.get("initial", 1.0),
         factor=backoff.get("factor", 2.0), max_delay=backoff.get("max", 30.0), jitter=backoff.get("jitter", 0.0),
         seed=backoff.get("seed"), retry_on=f.get("retry_on"), no_retry_on=f.get("no_retry_on") or ())
+
+
+def _count(fields, name) -> int:
+    """A repeat's or retry's count: -1 (forever) for forever: true or a repeat with only until:."""
+    value = fields.get(name)
+    return -1 if value is None or fields.get("forever") else int(value)
 
 
 def _parallel(node, children):
@@ -200,7 +195,8 @@ BUILDERS = {
     "parallel": _parallel,
     "retry": _retry,
     "timeout": lambda n, c: decorators.Timeout(n.name, c[0], duration=float(n.fields["seconds"])),
-    "repeat": lambda n, c: D.Repeat(n.name, c[0], num_success=int(n.fields["times"])),
+    "repeat": lambda n, c: D.Repeat(n.name, c[0], times=_count(n.fields, "times"), until=n.fields.get("until")),
+    "refresh": lambda n, c: D.Refresh(n.name, c[0], every=n.fields["every"], key=n.fields["key"]),
     "invert": lambda n, c: decorators.Invert(n.name, c[0]),
     "force_success": lambda n, c: decorators.ForceSuccess(n.name, c[0]),
     "force_failure": lambda n, c: decorators.ForceFailure(n.name, c[0]),
@@ -208,7 +204,8 @@ BUILDERS = {
     **{kind: (lambda n, c, cls=cls, arguments=arguments: cls(n.name, **arguments(n)))
        for kind, (cls, arguments) in REMOTE.items()},
     "wait": lambda n, c: basics.Wait(n.name, float(n.fields["seconds"])),
-    "condition": _condition,
+    "condition": lambda n, c: basics.CheckBlackboard(n.name, n.fields["check"]),
+    "script": lambda n, c: basics.Script(n.name, n.fields["code"]),
     "set": lambda n, c: basics.SetBlackboard(n.name, n.fields["key"], n.fields["value"]),
     "log": lambda n, c: basics.Log(n.name, n.fields["message"], n.fields["level"]),
 }

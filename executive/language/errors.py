@@ -1,6 +1,12 @@
-"""Users' mistakes in missions: one error type, always with a place and, where obvious, a hint."""
+"""Users' mistakes in missions: one error type, always with a place and, where obvious, a hint.
+
+A warning is a MissionError with ``severity="warning"``: reported, but the mission stays valid
+(``repeat: {times: 0}`` runs nothing, which is allowed and rarely meant).
+"""
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+ERROR, WARNING = "error", "warning"
 
 
 @dataclass
@@ -11,15 +17,23 @@ class MissionError:
     path: str           # key path, e.g. tree.sequence.children[2].navigate.pose
     message: str
     hint: str = ""
+    severity: str = ERROR
+    keys: tuple = field(default=(), repr=False, compare=False)   # the key path as keys and indexes
+
+    @property
+    def is_warning(self) -> bool:
+        return self.severity == WARNING
 
     def __str__(self):
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        text = f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        message = f"warning: {self.message}" if self.is_warning else self.message
+        text = f"{where}: {self.path}: {message}" if self.path else f"{where}: {message}"
         return f"{text} ({self.hint})" if self.hint else text
 
 
 class MissionInvalid(Exception):
-    """Raised with every error found in a mission (and the files it includes)."""
+    """Raised with every error found in a mission (and the files it includes); warnings found
+    alongside are in ``errors`` too, in file order."""
 
     def __init__(self, errors):
         self.errors = list(errors)
@@ -37,3 +51,15 @@ def format_path(path) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def in_order(errors, files=()) -> list:
+    """``errors`` without duplicates, each file's together (in ``files`` order, then first seen),
+    sorted by position within a file."""
+    unique = {}
+    for error in errors:
+        unique.setdefault((error.file, error.line, error.column, error.path, error.message), error)
+    order = {name: i for i, name in enumerate(files)}
+    for error in unique.values():
+        order.setdefault(error.file, len(order))
+    return sorted(unique.values(), key=lambda e: (order[e.file], e.line, e.column))

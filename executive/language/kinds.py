@@ -2,24 +2,72 @@
 
 The one definition the JSON Schema (:mod:`executive.language.schema`), the checks and the compiler
 all read. A node is a mapping with one key, its kind: ``{navigate: {pose: dock}}``.
+
+Every number a mission gives is finite, and every count, duration and rate has bounds here; the
+schema and the resolver both read them.
 """
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from behaviors import failures
 
 REASONS = list(failures.REASONS)     # the one table (behaviors/failures.py); no ROS is imported with it
+DIALECTS = ["yaml", "btcpp"]
+HOUR, DAY, MANY = 3600.0, 86400.0, 1_000_000
 PARAMETER_TYPES = {"float": (int, float), "int": (int,), "string": (str,), "bool": (bool,)}
 
 
 @dataclass
 class Field:
     type: str                      # number integer string boolean any mapping strings node nodes pose points
-    required: bool = False         # backoff check joints
+    required: bool = False         # backoff check script joints
     default: Any = None
     doc: str = ""
     enum: Optional[list] = None
     blackboard: bool = False       # the value may be {bb: key}, read when the leaf starts
+    minimum: Optional[float] = None     # bounds of a number or integer (every one is finite too)
+    maximum: Optional[float] = None
+    exclusive_minimum: bool = False     # minimum itself is not allowed
+    exclusive_maximum: bool = False
+
+    @staticmethod
+    def number(value) -> str:
+        """1000000 as 1000000 (not 1e+06), 0.5 as 0.5."""
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+    def bounds(self) -> str:
+        """The allowed range in words: 'greater than 0 and at most 3600'."""
+        low = high = ""
+        if self.minimum is not None:
+            low = f"{'greater than' if self.exclusive_minimum else 'at least'} {self.number(self.minimum)}"
+        if self.maximum is not None:
+            high = f"{'less than' if self.exclusive_maximum else 'at most'} {self.number(self.maximum)}"
+        if low and high and not (self.exclusive_minimum or self.exclusive_maximum):
+            return f"between {self.number(self.minimum)} and {self.number(self.maximum)}"
+        return " and ".join(p for p in (low, high) if p)
+
+    def out_of_bounds(self, value) -> str:
+        """Why number ``value`` does not fit this field ('' when it does)."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return ""
+        if not math.isfinite(value):
+            return f"{value} is not a finite number"
+        too_low = self.minimum is not None and (value <= self.minimum if self.exclusive_minimum
+                                                else value < self.minimum)
+        too_high = self.maximum is not None and (value >= self.maximum if self.exclusive_maximum
+                                                 else value > self.maximum)
+        return f"must be {self.bounds()}, got {self.number(value)}" if too_low or too_high else ""
+
+
+def seconds(doc, minimum=0.0, maximum=DAY, exclusive=True, **kwargs):
+    """A duration in seconds, positive (or from ``minimum``) and at most a day unless given."""
+    return Field("number", doc=doc, minimum=minimum, maximum=maximum, exclusive_minimum=exclusive, **kwargs)
+
+
+def count(doc, **kwargs):
+    """A count as BT.CPP counts: -1 is forever, 0 runs nothing (a warning), at most a million."""
+    return Field("integer", doc=doc, minimum=-1, maximum=MANY, **kwargs)
 
 
 @dataclass
@@ -29,17 +77,28 @@ class Kind:
     fields: dict = field(default_factory=dict)
 
 
+BACKOFF = {
+    "initial": seconds("the first wait, seconds", exclusive=False, maximum=HOUR),
+    "factor": Field("number", doc="each wait is the last one times this", minimum=1.0, maximum=100.0),
+    "max": seconds("the longest wait, seconds", exclusive=False),
+    "jitter": Field("number", doc="each wait varies by up to this fraction", minimum=0.0, maximum=1.0,
+                    exclusive_maximum=True),
+    "seed": Field("integer", doc="seed of the jitter", minimum=0, maximum=2 ** 32 - 1),
+}
+POINT_TIME = seconds("seconds from the start of the trajectory", exclusive=False)
+
+
 def _remote(default_name, default_type, kind):
     noun = "action server" if kind == "action" else "service"
     return {
         kind: Field("string", default=default_name, doc=f"{noun} name, relative to the robot's namespace"),
         "type": Field("string", default=default_type, doc=f"{kind} type, e.g. {default_type}"),
-        "server_timeout": Field("number", default=5.0, doc=f"seconds to wait for the {noun}"),
+        "server_timeout": seconds(f"seconds to wait for the {noun}", maximum=HOUR, default=5.0),
     }
 
 
 _ACTION_OUTPUTS = {
-    "timeout": Field("number", doc="seconds before the goal is cancelled and the leaf fails"),
+    "timeout": seconds("seconds before the goal is cancelled and the leaf fails"),
     "wait_for_cancelled": Field("boolean", default=True,
                                 doc="before sending, wait for a goal of this mission still being cancelled on the "
                                     "same server to end (up to halt_timeout); false sends at once"),
@@ -76,15 +135,27 @@ KINDS = {
     # decorators
     "retry": Kind("decorator", "retry a failing child with exponential backoff", {
         "child": Field("node", required=True),
-        "attempts": Field("integer", required=True, doc="attempts in all, at least 1"),
+        "attempts": count("attempts in all (BT.CPP's num_attempts): 0 fails without running the child, "
+                          "-1 retries forever"),
+        "forever": Field("boolean", doc="retry until the child succeeds (attempts: -1)"),
         "backoff": Field("backoff", doc="{initial, factor, max, jitter, seed}"),
         "retry_on": Field("strings", enum=REASONS, doc="retry only failures of these reasons"),
         "no_retry_on": Field("strings", enum=REASONS, doc="never retry failures of these reasons"),
     }),
     "timeout": Kind("decorator", "fail (and stop the child) after some seconds", {
-        "child": Field("node", required=True), "seconds": Field("number", required=True)}),
-    "repeat": Kind("decorator", "run the child to success this many times", {
-        "child": Field("node", required=True), "times": Field("integer", required=True)}),
+        "child": Field("node", required=True), "seconds": seconds("seconds", required=True)}),
+    "repeat": Kind("decorator", "run the child to success this many times; a failure ends it", {
+        "child": Field("node", required=True),
+        "times": count("successes in all (BT.CPP's num_cycles): 0 succeeds without running the child, "
+                       "-1 repeats forever"),
+        "forever": Field("boolean", doc="repeat until the child fails (times: -1)"),
+        "until": Field("check", doc="stop with success once this blackboard check holds after a run")}),
+    "refresh": Kind("decorator", "call a service leaf every few seconds in the background and keep its "
+                                 "last outcome on the blackboard", {
+        "child": Field("node", required=True, doc="a service leaf (service, health_check, calibrate)"),
+        "every": seconds("seconds between the start of one call and the next", required=True),
+        "key": Field("string", required=True,
+                     doc="blackboard key for {ok, outcome, response, failure, count, stamp}")}),
     "invert": Kind("decorator", "success becomes failure and failure success", {"child": Field("node", required=True)}),
     "force_success": Kind("decorator", "failure becomes success", {"child": Field("node", required=True)}),
     "force_failure": Kind("decorator", "success becomes failure", {"child": Field("node", required=True)}),
@@ -102,30 +173,38 @@ KINDS = {
     "move_arm": Kind("leaf", "move the arm to a named pose or to joint positions", {
         "pose": Field("string", doc="a named arm pose, e.g. home"),
         "joints": Field("joints", doc="{joint name: position}"),
-        "velocity_scaling": Field("number", default=1.0),
+        "velocity_scaling": Field("number", default=1.0, minimum=0.0, maximum=1.0, exclusive_minimum=True),
         **_remote("move_arm", "mission_interfaces/action/MoveArm", "action"), **_ACTION_OUTPUTS}),
     "action": Kind("leaf", "send a goal of any action type", {
         "type": Field("string", required=True, doc="e.g. nav2_msgs/action/NavigateToPose"),
         "action": Field("string", required=True, doc="action server name"),
         "goal": Field("mapping", default={}, doc="goal fields; any value may be {bb: key}"),
         "success": Field("check", doc="a result check such as 'error_code == 0'"),
-        "server_timeout": Field("number", default=5.0), **_ACTION_OUTPUTS}),
+        "server_timeout": seconds("seconds to wait for the action server", maximum=HOUR, default=5.0),
+        **_ACTION_OUTPUTS}),
     "health_check": Kind("leaf", "call the robot's health check (std_srvs/Trigger)", {
         **_remote("health_check", "std_srvs/srv/Trigger", "service"),
-        "timeout": Field("number", default=10.0), "response": Field("string")}),
+        "timeout": seconds("seconds to wait for the response", maximum=HOUR, default=10.0),
+        "response": Field("string")}),
     "calibrate": Kind("leaf", "calibrate (std_srvs/SetBool data=true), or reset with reset: true", {
         "reset": Field("boolean", default=False),
         **_remote("calibrate", "std_srvs/srv/SetBool", "service"),
-        "timeout": Field("number", default=30.0), "response": Field("string")}),
+        "timeout": seconds("seconds to wait for the response", maximum=HOUR, default=30.0),
+        "response": Field("string")}),
     "service": Kind("leaf", "call a service of any type", {
         "type": Field("string", required=True), "service": Field("string", required=True),
         "request": Field("mapping", default={}, doc="request fields; any value may be {bb: key}"),
         "success": Field("check", doc="a response check; default 'success == true', none: any response"),
-        "server_timeout": Field("number", default=5.0), "timeout": Field("number", default=10.0),
+        "server_timeout": seconds("seconds to wait for the service", maximum=HOUR, default=5.0),
+        "timeout": seconds("seconds to wait for the response", maximum=HOUR, default=10.0),
         "response": Field("string", doc="blackboard key for the response")}),
-    "wait": Kind("leaf", "wait some seconds", {"seconds": Field("number", required=True)}),
+    "wait": Kind("leaf", "wait some seconds", {"seconds": seconds("seconds", exclusive=False, required=True)}),
     "condition": Kind("leaf", "check the blackboard, e.g. 'battery >= 20'", {
-        "check": Field("check", required=True)}),
+        "check": Field("check", required=True),
+        "dialect": Field("string", default="yaml", enum=DIALECTS, doc="btcpp: BT.CPP's ScriptCondition rules")}),
+    "script": Kind("leaf", "run statements on the blackboard, e.g. 'count += 1; done := count >= 3'", {
+        "code": Field("script", required=True),
+        "dialect": Field("string", default="yaml", enum=DIALECTS, doc="btcpp: BT.CPP's Script rules")}),
     "set": Kind("leaf", "write a value to the blackboard", {
         "key": Field("string", required=True), "value": Field("any", required=True)}),
     "log": Kind("leaf", "write a message to the log", {

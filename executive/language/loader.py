@@ -325,3 +325,31 @@ def locate(doc, path, key: bool = False):
         best = at
         node = node[part]
     return best
+
+
+def scalar_position(lines, line: int, column: int, offset: int):
+    """(line, column), 1-based, of character ``offset`` of the string scalar whose value starts at
+    (``line``, ``column``) in the file's ``lines``: past its quote and through its escapes ('' in
+    single quotes, backslashes in double). A scalar that goes on past its first line, a block
+    scalar, or one that does not match: its start."""
+    if not 0 < line <= len(lines) or column < 1:
+        return line, column
+    text = lines[line - 1]
+    i = column - 1
+    if i >= len(text) or text[i] in "|>":
+        return line, column
+    quote = text[i] if text[i] in "'\"" else ""
+    j = i + (1 if quote else 0)
+    for _ in range(offset):
+        if j >= len(text):
+            return line, column
+        if quote == "'" and text[j] == "'":
+            if text[j + 1:j + 2] != "'":
+                return line, column         # the scalar ended before the offset
+            j += 1
+        elif quote == '"' and text[j] == "\\":
+            j += 1
+        elif quote == '"' and text[j] == '"':
+            return line, column
+        j += 1
+    return (line, j + 1) if j <= len(text) else (line, column)

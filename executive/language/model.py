@@ -20,6 +20,8 @@ class Node:
     location: Location
     children: list = field(default_factory=list)
     origin: Optional[str] = None    # 'subtree dock' / 'include common.yaml#dock' when expanded from one
+    interface: Any = field(default=None, repr=False, compare=False)   # the imported action/service class
+    source: Any = field(default=None, repr=False, compare=False)      # (file, document, key path) it came from
 
 
 @dataclass
@@ -32,6 +34,7 @@ class Mission:
     root: Node
     files: list = field(default_factory=list)   # every file read, the mission's first
     sources: dict = field(default_factory=dict, repr=False)    # path -> text of each file read from disk
+    warnings: list = field(default_factory=list)  # MissionErrors of severity warning
 
     def nodes(self):
         stack = [self.root]

@@ -1,67 +1,90 @@
 """From mission files to a :class:`~executive.language.model.Mission`: parameters (typed, with
-overrides), poses, subtrees and includes expanded, robot namespaces inherited, defaults filled.
+overrides), poses, subtrees and includes expanded, robot namespaces inherited, defaults filled,
+expressions parsed and typed, ROS names checked.
 
-Every mistake becomes a MissionError with its file, line and key path; resolution goes on past a
-mistake where it can, so one run reports them all.
+Every mistake becomes a MissionError with its file, line and key path. Each pass runs on whatever
+the earlier passes could check: a node with a schema error is left out, but its siblings, its
+children and the rest of the file are still resolved, so one run reports every mistake, sorted
+by position. Warnings (``repeat: {times: 0}``) are reported with the errors but do not make a
+mission invalid.
 """
+import collections
 import functools
+import math
 import pathlib
 import re
 import time
 
-
-from executive.language import btcpp, loader, schema
-from executive.language.errors import MissionError, MissionInvalid, did_you_mean, format_path
-from executive.language.kinds import KINDS
+from executive.language import btcpp, loader, names, schema, typecheck
+from executive.language.errors import (WARNING, MissionError, MissionInvalid, did_you_mean, format_path,
+                                       in_order)
+from executive.language.expressions import Check, ExpressionError, Name, compile_check, parse
+from executive.language.kinds import KINDS, PARAMETER_TYPES
 from executive.language.model import Location, Mission, Node, bb_key
 
 _BROKEN = object()   # a parameter whose value was wrong: its uses report nothing more
 PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-CHECK = re.compile(r"^\s*(?P<path>[A-Za-z_/][\w/.\-]*)\s*(?P<op>==|!=|<=|>=|<|>|not in|in)\s*(?P<value>.+?)\s*$")
-
-
-@functools.lru_cache(maxsize=None)
-def _field_validator(kind, name):
-    from jsonschema import Draft202012Validator     # only for a value that does not fit: not at start-up
-
-    field_schema = schema.SCHEMA["$defs"][f"kind_{kind}"]["properties"][name]
-    return Draft202012Validator({**field_schema, "$defs": schema.SCHEMA["$defs"]})
-
-
-def _field_errors(kind, name, value):
-    """jsonschema's errors of a field's value that came from a parameter (none, fast, when it fits)."""
-    if schema.fits(kind, name, value):
-        return []
-    return list(_field_validator(kind, name).iter_errors(value))
-
-
-def parse_check(text: str):
-    """'error_code == 0' -> ('error_code', '==', 0); None when malformed. Values are YAML scalars."""
-    match = CHECK.match(text or "")
-    if not match:
-        return None
-    try:
-        value = loader.value(match["value"])
-    except MissionInvalid:
-        return None
-    return match["path"], match["op"].replace("not in", "not_in"), value
+ACTION_KINDS = [k for k, kind in KINDS.items() if kind.category == "leaf" and "action" in kind.fields]
+SERVICE_KINDS = [k for k, kind in KINDS.items() if kind.category == "leaf" and "service" in kind.fields]
+REMOTE_KINDS = ACTION_KINDS + SERVICE_KINDS
+# The check a leaf uses when it has no success: of its own (see behaviors/actions.py, services.py).
+DEFAULT_CHECKS = {**{k: "error_code == 0" for k in ACTION_KINDS if k != "action"},
+                  **{k: "success == true" for k in SERVICE_KINDS}}
+FAILURE_RECORD = typecheck.Record("failure", {"reason": typecheck.TEXT, "message": typecheck.TEXT,
+                                              "status": typecheck.ANY, "error_code": typecheck.ANY})
 
 
 def parse_overrides(pairs) -> dict:
-    """['speed=0.4', 'target=dock'] -> {'speed': 0.4, 'target': 'dock'} (values as YAML scalars)."""
-    out = {}
-    for pair in pairs:
+    """['speed=0.4', 'target=dock'] -> {'speed': 0.4, 'target': 'dock'}: values are YAML scalars,
+    read safely (no tags that build objects). Raises MissionInvalid naming each bad ``-p``: file
+    ``<parameters>``, line = its place among the -p options, column within it, path the option."""
+    out, errors = {}, []
+    for number, pair in enumerate(pairs, 1):
         name, sep, text = pair.partition("=")
-        if not sep or not name.strip():
-            raise MissionInvalid([MissionError("<parameters>", 0, 0, pair, "expected name=value")])
+        name = name.strip()
+        at_value = len(pair) - len(text) + 1
+
+        def bad(message, column=1, hint=""):
+            errors.append(MissionError("<parameters>", number, column, pair, message, hint))
+        if not sep or not name:
+            bad("expected name=value", hint="e.g. -p laps=3")
+            continue
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            bad(f"{name!r} is not a parameter name")
+            continue
         try:
-            value = loader.value(text, "<parameters>") if text.strip() else ""
+            value = loader.value(text, "<parameters>") if text.strip() else ""    # read as mission files are
         except MissionInvalid as exc:
-            problem = exc.errors[0].message.removeprefix("not valid YAML: ")
-            raise MissionInvalid([MissionError("<parameters>", 0, 0, pair, f"the value is not YAML: {problem}",
-                                               "quote a string: -p 'name=\"text\"'")]) from None
-        out[name.strip()] = value
+            error = exc.errors[0]
+            bad(f"the value is not YAML: {error.message.removeprefix('not valid YAML: ')}",
+                at_value + max(error.column - 1, 0), "quote a string: -p 'name=\"text\"'")
+            continue
+        if isinstance(value, (dict, list)) or value is None and text.strip() not in ("null", "~"):
+            bad(f"a parameter is a number, text or true/false, not {type(value).__name__}", at_value)
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            bad(f"{text.strip()} is not a finite number", at_value)
+            continue
+        out[name] = value
+    if errors:
+        raise MissionInvalid(errors)
     return out
+
+
+def _mapping(value) -> dict:
+    """A section that should be a mapping (the schema reported it if it is not)."""
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _raw(doc, path):
+    """The value at ``path`` in ``doc`` as written (before parameters), or None."""
+    node = doc
+    for part in path:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
 
 
 class _Scope:
@@ -69,8 +92,8 @@ class _Scope:
 
     def __init__(self, file, doc, params, robot, stack, origin=None):
         self.file, self.doc, self.params, self.robot = file, doc, params, robot
-        self.poses = dict(doc.get("poses") or {})
-        self.subtrees = dict(doc.get("subtrees") or {})
+        self.poses = _mapping(doc.get("poses"))
+        self.subtrees = _mapping(doc.get("subtrees"))
         self.stack, self.origin = stack, origin
 
 
@@ -85,10 +108,13 @@ class Resolver:
     def __init__(self, missions_root=None, check_interfaces=True, max_nodes=None, deadline=None):
         self.missions_root = pathlib.Path(missions_root).resolve() if missions_root else None
         self.check_interfaces = check_interfaces
+        self.sources = {}   # path -> text of every file read from disk (what a cache compares)
         self.errors = []
         self._docs = {}
         self._texts = {}    # path -> (text, name in errors) for missions given as text
-        self.sources = {}   # path -> text of every file read from disk (what a cache compares)
+        self._broken = {}   # file -> key paths with a schema error
+        self._lines = {}    # file -> its lines, for positions inside expressions
+        self._given = set()  # parameters given when the mission is run (-p)
         self.max_nodes, self.deadline, self.nodes = max_nodes, deadline, 0
 
     def text(self, text: str, overrides=None, name: str = "<goal>") -> Mission:
@@ -109,14 +135,32 @@ class Resolver:
             raise MissionInvalid(self.errors)
 
     # -- errors ----------------------------------------------------------------------------
-    def _error(self, scope_or_file, doc, path, message, hint="", key=False):
+    def _error(self, scope_or_file, doc, path, message, hint="", key=False, severity="error"):
         file = scope_or_file.file if isinstance(scope_or_file, _Scope) else scope_or_file
         line, col = loader.locate(doc, path, key=key) if doc is not None else (0, 0)
-        self.errors.append(MissionError(file, line, col, format_path(path), message, hint))
+        self.errors.append(MissionError(file, line, col, format_path(path), message, hint, severity,
+                                        keys=tuple(path)))
+
+    def _warn(self, scope, path, message, hint=""):
+        self._error(scope, scope.doc, path, message, hint, severity=WARNING)
+
+    def _expression_error(self, file, doc, path, error: ExpressionError, text, severity="error"):
+        """An error inside an expression, at its token when the text is as written in the file."""
+        line, col = loader.locate(doc, path)
+        if _raw(doc, path) == text and file in self._lines:
+            line, col = loader.scalar_position(self._lines[file], line, col, error.offset)
+        self.errors.append(MissionError(file, line, col, format_path(path), error.message, error.hint, severity,
+                                        keys=tuple(path)))
+
+    def _broken_in(self, file, path) -> bool:
+        """A schema error at ``path`` or inside it."""
+        prefix = tuple(path)
+        return any(b[:len(prefix)] == prefix for b in self._broken.get(file, ()))
 
     # -- files -----------------------------------------------------------------------------
     def document(self, path: pathlib.Path):
-        """The loaded, schema-checked document at ``path``; None (errors recorded) if unusable."""
+        """The loaded document at ``path``, schema errors recorded; None (errors recorded) if it
+        cannot be read or parsed at all."""
         key = str(path)
         if key not in self._docs:
             text, name = self._texts.get(key, (None, key))
@@ -130,9 +174,11 @@ class Resolver:
                 self.errors.extend(exc.errors)
                 doc = None
             if doc is not None:
-                found = schema.check(doc, name)
+                found = schema.check(doc, name, text)
                 self.errors.extend(found)
-                doc = None if found else doc
+                self._broken[name] = {e.keys for e in found}
+                if text is not None and path.suffix != ".xml":
+                    self._lines[name] = text.splitlines()
             self._docs[key] = doc
         return self._docs[key]
 
@@ -143,22 +189,35 @@ class Resolver:
             self.missions_root = path.parent
         doc = self.document(path)
         if doc is None:
-            raise MissionInvalid(self.errors)
+            raise MissionInvalid(in_order(self.errors))
         file = filename or str(path)
-        params = self._parameters(file, doc, doc.get("parameters") or {}, dict(overrides or {}), ["parameters"])
+        overrides = dict(overrides or {})
+        self._given = set(overrides)
+        params = self._parameters(file, doc, _mapping(doc.get("parameters")), overrides, ["parameters"])
         scope = _Scope(file, doc, params, "", [(str(path), "tree")])
-        scope.robot = str(self._substitute(scope, doc.get("robot") or "", ["robot"])).strip("/")
+        robot = self._substitute(scope, doc.get("robot") or "", ["robot"])
+        scope.robot = str(robot).strip("/")
+        self._check_robot(scope, ["robot"], scope.robot, doc.get("robot"))
+        root = None
         if "tree" not in doc:
-            self._error(file, doc, [], "the mission needs a tree: (a file of subtrees only is a library; "
-                                       "include its subtrees from a mission)")
-            raise MissionInvalid(self.errors)
-        root = self._node(scope, doc["tree"], ["tree"])
+            if not self._broken_in(file, []):
+                self._error(file, doc, [], "the mission needs a tree: (a file of subtrees only is a library; "
+                                           "include its subtrees from a mission)")
+        else:
+            root = self._node(scope, doc["tree"], ["tree"])
         board = {bb_key(str(k)): self._substitute(scope, v, ["blackboard", k])
-                 for k, v in (doc.get("blackboard") or {}).items()}
-        if self.errors:
-            raise MissionInvalid(self.errors)
-        return Mission(str(doc["name"]), str(doc.get("description") or ""), file, params, board, root,
-                       files=list(self._docs), sources=dict(self.sources))
+                 for k, v in _mapping(doc.get("blackboard")).items()}
+        mission = None
+        if root is not None:
+            mission = Mission(str(doc.get("name", "")), str(doc.get("description") or ""), file, params, board,
+                              root, files=list(self._docs), sources=dict(self.sources))
+            self._check_reactive(mission)
+            self._check_blackboard(mission)
+        ordered = in_order(self.errors, [file])
+        if mission is None or any(not e.is_warning for e in ordered):
+            raise MissionInvalid(ordered)
+        mission.warnings = ordered
+        return mission
 
     # -- parameters --------------------------------------------------------------------------
     def _parameters(self, file, doc, declared, given, path, given_at=None, inherited=None):
@@ -176,6 +235,10 @@ class Resolver:
                     self._error(scope, scope.doc, at + [name], message, hint, key=True)
         for name, spec in declared.items():
             where = path + [name]
+            if not isinstance(spec, dict) or not isinstance(spec.get("type"), str) or \
+                    spec["type"] not in PARAMETER_TYPES:
+                values[name] = _BROKEN      # the schema pass reported it
+                continue
             if name in given:
                 value = given[name]
             elif "default" in spec:
@@ -191,6 +254,9 @@ class Resolver:
                 source = " (given when run)" if name in given and given_at is None else ""
                 self._error(file, doc, where, f"parameter {name!r} is {spec['type']}, got {value!r}{source}", key=True)
                 values[name] = _BROKEN
+                continue
+            if isinstance(typed, float) and not math.isfinite(typed):
+                values[name] = _BROKEN      # reported: by the schema pass, or by parse_overrides
                 continue
             values[name] = typed
         return values
@@ -215,75 +281,67 @@ class Resolver:
 
     # -- nodes -------------------------------------------------------------------------------
     def _node(self, scope, raw, path):
+        """The Node written at ``path`` (None when it is unusable; its mistakes are recorded, and
+        those of its children, which are resolved all the same)."""
         self._count_node(scope, path)
+        if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in KINDS:
+            return None      # the schema pass said why
         kind, body = next(iter(raw.items()))
+        if body is not None and not isinstance(body, dict):
+            return None
         body = dict(body or {})
-        errors_at_start = len(self.errors)
         at = path + [kind]
         line, col = loader.locate(scope.doc, path, key=False)
         location = Location(scope.file, line, col, format_path(at))
         raw_children = {k: body.pop(k) for k in ("child", "children") if k in body}
+        # A schema error in the node's own fields leaves it out; its children are resolved still.
+        broken = tuple(at) in self._broken.get(scope.file, ()) or any(
+            self._broken_in(scope.file, at + [k]) for k in body)
         fields = self._substitute(scope, body, at)
         before = len(self.errors)
         for name, value in fields.items():
-            if value is body[name] or value == body[name]:
+            if broken or value is body[name] or value == body[name] or _has_ref(value) or \
+                    name not in KINDS[kind].fields:
                 continue    # unchanged (a copy, no parameter in it): the schema pass checked it
-            for error in _field_errors(kind, name, value):
-                self._error(scope, scope.doc, at + [name] + list(error.absolute_path),
-                            f"{value!r} (from a parameter) does not fit: {error.message}")
-        if len(self.errors) > before:
-            return None
+            for rel, message, hint in schema.field_errors(kind, name, value):
+                self._error(scope, scope.doc, at + [name] + rel,
+                            f"{message} ({_origin_words(body[name], value, self._given)})", hint)
+        broken = broken or len(self.errors) > before
         robot = fields.pop("robot", None)
-        robot = scope.robot if robot is None else str(robot).strip("/")
+        if robot is not None:
+            robot = str(robot).strip("/")
+            self._check_robot(scope, at + ["robot"], robot, body.get("robot"))
+        robot = scope.robot if robot is None else robot
         name = fields.pop("name", None)
         for field_name, spec in KINDS[kind].fields.items():
             if field_name not in fields and field_name not in raw_children and spec.default is not None:
                 fields[field_name] = spec.default
         if kind in ("subtree", "include"):
-            return self._reference(scope, kind, fields, at, name, robot)
-        node = Node(kind, str(name or _default_name(kind, fields)), fields, robot, location, origin=scope.origin)
+            return None if broken else self._reference(scope, kind, fields, at, name, robot)
+        node = Node(kind, str(name or _default_name(kind, fields)), fields, robot, location, origin=scope.origin,
+                    source=(scope.file, scope.doc, tuple(at)))
         child_scope = scope if robot == scope.robot else _Scope(scope.file, scope.doc, scope.params, robot,
                                                                   scope.stack, scope.origin)
-        if "children" in raw_children:
-            node.children = [self._node(child_scope, c, at + ["children", i])
-                             for i, c in enumerate(raw_children["children"])]
+        children = raw_children.get("children")
+        if isinstance(children, list):
+            node.children = [self._node(child_scope, c, at + ["children", i]) for i, c in enumerate(children)]
         elif "child" in raw_children:
             node.children = [self._node(child_scope, raw_children["child"], at + ["child"])]
         node.children = [c for c in node.children if c is not None]
-        self._check_leaf(scope, node, at, interfaces=len(self.errors) == errors_at_start and not _has_ref(fields))
-        return node
-
-    def _check_leaf(self, scope, node, at, interfaces=True):
-        errors_before = len(self.errors)
-        f = node.fields
-        if node.kind == "navigate" and isinstance(f["pose"], str):
-            if f["pose"] in scope.poses:
-                f["pose"] = self._pose(scope, f["pose"])
-            else:
-                self._error(scope, scope.doc, at + ["pose"], f"unknown pose {f['pose']!r}",
-                            did_you_mean(f["pose"], scope.poses) or
-                            f"poses in this file: {', '.join(scope.poses) or 'none'}")
-        if node.kind == "move_arm" and ("pose" in f) == ("joints" in f):
-            self._error(scope, scope.doc, at, "move_arm needs pose: or joints:, exactly one")
-        if node.kind == "retry" and f["attempts"] < 1:
-            self._error(scope, scope.doc, at + ["attempts"], "attempts must be at least 1")
-        for check_field in ("check", "success"):
-            if isinstance(f.get(check_field), str):
-                parsed = parse_check(f[check_field])
-                if parsed is None:
-                    self._error(scope, scope.doc, at + [check_field],
-                                f"{f[check_field]!r} is not a comparison",
-                                "write 'name op value' with op one of == != < <= > >= in 'not in', e.g. 'battery >= 20'")
-                else:
-                    f[check_field] = parsed
-        for key_field in ("key", "feedback", "result", "response"):
-            if isinstance(f.get(key_field), str):
-                f[key_field] = bb_key(f[key_field])
-        if "type" in f and interfaces and self.check_interfaces and len(self.errors) == errors_before:
-            if isinstance(f.get("feedback_format"), str):
+        if broken:
+            return None
+        errors_at_start = len(self.errors)
+        self._check_leaf(scope, node, at)
+        self._check_counts(scope, node, at)
+        self._check_names(scope, node, at, body)
+        self._compile_expressions(scope, node, at)
+        if "type" in fields and self.check_interfaces and len(self.errors) == errors_at_start and \
+                not _has_ref(fields):
+            if isinstance(fields.get("feedback_format"), str):      # first: building the leaf parses it
                 self._check_feedback_format(scope, node, at)
-            if len(self.errors) == errors_before:
+            if len(self.errors) == errors_at_start:
                 self._check_interface(scope, node, at)
+        return node
 
     def _check_feedback_format(self, scope, node, at):
         """``feedback_format`` names scalar fields of the action's feedback, with format specs only."""
@@ -294,13 +352,91 @@ class Resolver:
         except FormatError as exc:
             self._error(scope, scope.doc, at + ["feedback_format"], str(exc))
 
+    def _check_leaf(self, scope, node, at):
+        f = node.fields
+        if node.kind == "navigate" and isinstance(f["pose"], str):
+            if f["pose"] in scope.poses:
+                f["pose"] = self._pose(scope, f["pose"])
+            else:
+                self._error(scope, scope.doc, at + ["pose"], f"unknown pose {f['pose']!r}",
+                            did_you_mean(f["pose"], scope.poses) or
+                            f"poses in this file: {', '.join(map(str, scope.poses)) or 'none'}")
+        if node.kind == "move_arm" and ("pose" in f) == ("joints" in f):
+            self._error(scope, scope.doc, at, "move_arm needs pose: or joints:, exactly one")
+        if node.kind == "refresh" and node.children and node.children[0].kind not in SERVICE_KINDS:
+            self._error(scope, scope.doc, at + ["child"], f"refresh calls a service leaf ({', '.join(SERVICE_KINDS)}), "
+                                                          f"not {node.children[0].kind}",
+                        "a condition on data an action produces: keep the action in a memory: true sequence")
+        for key_field in ("key", "feedback", "result", "response"):
+            if isinstance(f.get(key_field), str):
+                f[key_field] = bb_key(f[key_field])
+
+    def _check_counts(self, scope, node, at):
+        """repeat and retry counts as BT.CPP's: 0 runs nothing (a warning), -1 or forever: true loops."""
+        f = node.fields
+        if node.kind not in ("repeat", "retry"):
+            return
+        count, done = ("times", "succeeds") if node.kind == "repeat" else ("attempts", "fails")
+        if f.get(count) is not None and f.get("forever"):
+            self._error(scope, scope.doc, at + ["forever"], f"give {count}: or forever: true, not both")
+        elif f.get(count) is None and not f.get("forever") and not f.get("until"):
+            needs = f"{count}:, forever: true" + (" or until:" if node.kind == "repeat" else "")
+            self._error(scope, scope.doc, at, f"{node.kind} needs {needs}",
+                        f"e.g. {count}: 3; {count}: -1 (as in BT.CPP) and forever: true never stop")
+        elif f.get(count) == 0:
+            self._warn(scope, at + [count], f"{count}: 0 never runs the child: the {node.kind} {done} at once",
+                       f"as BT.CPP's {'Repeat' if node.kind == 'repeat' else 'RetryUntilSuccessful'}; "
+                       f"-1 or forever: true runs it forever")
+
+    def _check_robot(self, scope, path, robot, written):
+        problem = names.robot_problem(robot)
+        if problem:
+            self._error(scope, scope.doc, path, f"robot {robot!r} is not a ROS namespace: {problem}",
+                        _origin_words(written, robot, self._given, hint=True))
+
+    def _check_names(self, scope, node, at, body):
+        """The action or service name of a remote leaf is a ROS name, and so is its full name."""
+        for field_name in ("action", "service"):
+            name = node.fields.get(field_name)
+            if node.kind not in REMOTE_KINDS or not isinstance(name, str):
+                continue
+            origin = _origin_words(body.get(field_name, name), name, self._given, hint=True)
+            problem = names.topic_problem(name)
+            if problem:
+                self._error(scope, scope.doc, at + [field_name], f"{name!r} is not a ROS name: {problem}", origin)
+                continue
+            if names.robot_problem(node.robot) or ("~" in name or "{" in name) and not node.robot:
+                continue        # the robot is reported where it is written; rcl expands ~ and {node}
+            full = names.remote_name(node.robot, name)
+            problem = names.full_name_problem(full)
+            if problem:
+                self._error(scope, scope.doc, at + [field_name], f"{full!r} is not a ROS name: {problem}", origin)
+
+    def _compile_expressions(self, scope, node, at):
+        """Parse each check and script of the node into a Check or Program."""
+        f = node.fields
+        subject = "result" if node.kind in ACTION_KINDS else "response" if node.kind in SERVICE_KINDS else None
+        for field_name in ("check", "success", "until", "code"):
+            text = f.get(field_name)
+            if not isinstance(text, str):
+                continue
+            dialect = f.get("dialect", "yaml")
+            try:
+                if field_name == "code":
+                    f[field_name] = parse(text, dialect, statement=True)
+                else:
+                    f[field_name] = compile_check(text, dialect, subject if field_name == "success" else None)
+            except ExpressionError as exc:
+                self._expression_error(scope.file, scope.doc, at + [field_name], exc, text)
+
     def _check_interface(self, scope, node, at):
-        """The leaf's type must be installed and its constant goal/request fields must fit it."""
-        from behaviors.messages import InterfaceError
+        """The leaf's type must be installed, its constant goal/request fields must fit it, and its
+        success check must read fields its result/response has."""
+        from behaviors.messages import InterfaceError, import_type
         from executive.language import compiler
 
         try:
-            compiler.check_interface(node)
+            node.interface = compiler.check_interface(node)
         except InterfaceError as exc:
             if not exc.field:
                 self._error(scope, scope.doc, at + ["type"], exc.reason)
@@ -308,10 +444,101 @@ class Resolver:
                 section = "goal" if node.kind == "action" else "request"
                 self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
                             key=exc.unknown_field)
+            return
+        subject = "result" if node.kind in ACTION_KINDS else "response"
+        record = typecheck.message_type(getattr(node.interface, subject.capitalize()),
+                                        lambda name: import_type(name, "msg"))
+        check = node.fields.get("success")
+        if isinstance(check, Check):
+            for error in typecheck.check(check.program, typecheck.Scope.message(record, subject)):
+                self._expression_error(scope.file, scope.doc, at + ["success"], error, check.text)
+        elif "success" not in node.fields and node.kind in DEFAULT_CHECKS:
+            if _default_check_misfits(node.kind, node.interface):
+                fix = ("write success: with a check of its fields, or success: null to accept any response"
+                       if node.kind in SERVICE_KINDS else "use action: for this type, with a success: check of its own")
+                self._error(scope, scope.doc, at + ["type"],
+                            f"{record.name} has no field the default check {DEFAULT_CHECKS[node.kind]!r} reads "
+                            f"(its fields: {', '.join(record.fields) or 'none'})", fix)
+
+    # -- the whole mission -----------------------------------------------------------------------
+    def _node_error(self, node, message, hint="", field=None, severity="error"):
+        file, doc, at = node.source
+        self._error(file, doc, list(at) + ([field] if field else []), message, hint, key=not field,
+                    severity=severity)
+
+    def _check_reactive(self, mission):
+        """A remote leaf ahead of another child of a memory: false composite is started again on
+        every tick and halts the children after it while it runs: refused, with the safe pattern."""
+        for node in mission.nodes():
+            if node.kind not in ("sequence", "fallback") or node.fields.get("memory") is not False:
+                continue
+            for child in node.children[:-1]:
+                for leaf in _remote_leaves(child):
+                    work = "goal" if leaf.kind in ACTION_KINDS else "call"
+                    self._node_error(
+                        leaf, f"{leaf.kind} {leaf.name!r} is ahead of other children of a memory: false "
+                              f"{node.kind}: every tick starts it again, and while its {work} runs the children "
+                              f"after it are halted (their goals cancelled), so the {node.kind} never gets past it",
+                        "check fresh data instead: refresh: {every: 5.0, key: health, child: {health_check: {}}} "
+                        "ahead of a condition: {check: 'health.ok'} (missions/guarded_patrol.yaml); or "
+                        "memory: true, or wrap the leaf in once:")
+
+    def _check_blackboard(self, mission):
+        """Conditions, until: checks and scripts against the blackboard keys the mission writes:
+        types where they are known; a warning for a key nothing writes."""
+        from behaviors.messages import import_type
+
+        def load(name):
+            return import_type(name, "msg")
+
+        written, scripted = collections.defaultdict(list), set()
+        for key, value in mission.blackboard.items():
+            written[key.lstrip("/")].append(typecheck.type_of_value(value))
+        for node in mission.nodes():
+            f, part = node.fields, None
+            for output, part in (("result", "Result"), ("feedback", "Feedback"), ("response", "Response")):
+                if isinstance(f.get(output), str):
+                    iface = getattr(node.interface, part, None)
+                    written[f[output].lstrip("/")].append(
+                        typecheck.message_type(iface, load) if iface is not None else typecheck.ANY)
+            if node.kind == "set":
+                written[f["key"].lstrip("/")].append(typecheck.type_of_value(f["value"]))
+            if node.kind == "refresh":
+                iface = getattr(node.children[0].interface, "Response", None) if node.children else None
+                response = typecheck.message_type(iface, load) if iface is not None else typecheck.ANY
+                written[f["key"].lstrip("/")].append(typecheck.Record("refresh outcome", {
+                    "ok": typecheck.BOOL, "outcome": typecheck.TEXT, "response": response,
+                    "failure": FAILURE_RECORD, "count": typecheck.NUMBER, "stamp": typecheck.NUMBER}))
+            if node.kind == "script" and not isinstance(f.get("code"), str):
+                scripted.update(name.lstrip("@") for name in f["code"].writes())
+        names = {k: typecheck.same_type(v) for k, v in written.items()}
+        names.update({k: typecheck.ANY for k in scripted if k not in names})   # a script's own type: its value's
+        scope = typecheck.Scope(names)
+        for node in mission.nodes():
+            for field_name in ("check", "until", "code"):
+                value = node.fields.get(field_name)
+                program = value.program if isinstance(value, Check) else value
+                if program is None or isinstance(program, str):
+                    continue
+                file, doc, at = node.source
+                path = list(at) + [field_name]
+                for error in typecheck.check(program, scope, want_bool=field_name != "code"):
+                    self._expression_error(file, doc, path, error, program.text)
+                for name in program.reads():
+                    key = name.lstrip("@")
+                    if key not in names and not _is_enum_like(name):
+                        where = next(n.pos for statement in program.statements for n in statement.walk()
+                                     if isinstance(n, Name) and n.name == name)
+                        self._expression_error(file, doc, path, ExpressionError(
+                            f"blackboard key {key!r} is not written by this mission (blackboard:, set:, a script, "
+                            "or a leaf's result:/response:/feedback:/key:)", max(where, 0), len(name),
+                            did_you_mean(key, names)), program.text, severity=WARNING)
 
     def _pose(self, scope, name):
         """A named pose of the scope's file, parameters substituted, coordinates checked."""
         where = ["poses", name]
+        if self._broken_in(scope.file, where) or not isinstance(scope.poses[name], dict):
+            return {"x": 0.0, "y": 0.0, "yaw": 0.0, "frame": "map"}    # the schema pass reported it
         pose = {"frame": "map", "yaw": 0.0, **self._substitute(scope, dict(scope.poses[name]), where)}
         for axis in ("x", "y", "yaw"):
             value = pose[axis]
@@ -328,16 +555,21 @@ class Resolver:
             if sub_name not in scope.subtrees:
                 self._error(scope, scope.doc, at + ["use"], f"unknown subtree {sub_name!r}",
                             did_you_mean(sub_name, scope.subtrees) or
-                            f"subtrees in this file: {', '.join(scope.subtrees) or 'none'}")
+                            f"subtrees in this file: {', '.join(map(str, scope.subtrees)) or 'none'}")
                 return None
             origin = f"subtree {sub_name}"
         else:
-            target_path = (pathlib.Path(scope.stack[-1][0]).parent / fields["file"]).resolve()
+            try:
+                target_path = (pathlib.Path(scope.stack[-1][0]).parent / str(fields["file"])).resolve()
+                is_file = target_path.is_file()
+            except (OSError, ValueError) as exc:      # e.g. a NUL character in the name
+                self._error(scope, scope.doc, at + ["file"], f"{fields['file']!r} is not a file name ({exc})")
+                return None
             if self.missions_root not in target_path.parents:
                 self._error(scope, scope.doc, at + ["file"],
                             f"{fields['file']!r} is outside the missions directory {self.missions_root}")
                 return None
-            if not target_path.is_file():
+            if not is_file:
                 self._error(scope, scope.doc, at + ["file"], f"no mission file {fields['file']!r} "
                                                              f"(looked for {target_path})")
                 return None
@@ -346,7 +578,7 @@ class Resolver:
                 return None
             target_file = str(target_path)
             sub_name = fields.get("subtree")
-            subtrees = target_doc.get("subtrees") or {}
+            subtrees = _mapping(target_doc.get("subtrees"))
             if sub_name is not None and sub_name not in subtrees:
                 self._error(scope, scope.doc, at + ["subtree"], f"{fields['file']} has no subtree {sub_name!r}",
                             did_you_mean(sub_name, subtrees))
@@ -361,25 +593,64 @@ class Resolver:
             self._error(scope, scope.doc, at, f"{kind} cycle: {chain}")
             return None
         if sub_name is not None:
-            spec = (target_doc.get("subtrees") or {})[sub_name]
-            declared, tree_path = dict(spec.get("parameters") or {}), ["subtrees", sub_name]
+            spec = _mapping(target_doc.get("subtrees")).get(sub_name)
+            if not isinstance(spec, dict) or "tree" not in spec:
+                return None     # the schema pass reported it in its own file
+            declared, tree_path = _mapping(spec.get("parameters")), ["subtrees", sub_name]
+            tree = spec["tree"]
         else:
-            declared, tree_path = dict(target_doc.get("parameters") or {}), ["parameters"]
+            declared, tree_path = _mapping(target_doc.get("parameters")), ["parameters"]
+            tree = target_doc["tree"]
         inherited = scope.params if kind == "subtree" else {}
         if kind == "include" and sub_name is not None:
             # an included subtree sees its own file's parameters' defaults
-            inherited = self._parameters(target_file, target_doc, target_doc.get("parameters") or {}, {},
+            inherited = self._parameters(target_file, target_doc, _mapping(target_doc.get("parameters")), {},
                                          ["parameters"])
         params = self._parameters(target_file, target_doc, declared, fields["params"],
                                   tree_path + (["parameters"] if sub_name else []),
                                   given_at=(scope, at + ["params"]),
                                   inherited=inherited)
         inner = _Scope(target_file, target_doc, params, robot, scope.stack + [key], origin)
-        tree = target_doc["subtrees"][sub_name]["tree"] if sub_name else target_doc["tree"]
         node = self._node(inner, tree, tree_path + ["tree"] if sub_name else ["tree"])
         if node is not None and name:
             node.name = str(name)
         return node
+
+
+@functools.lru_cache(maxsize=None)
+def _default_check_misfits(kind, interface) -> bool:
+    """Whether the check a leaf of ``kind`` uses without a success: of its own reads a field its
+    interface's result (or response) lacks (once per kind and interface)."""
+    from behaviors.messages import import_type
+
+    subject = "result" if kind in ACTION_KINDS else "response"
+    record = typecheck.message_type(getattr(interface, subject.capitalize()), lambda name: import_type(name, "msg"))
+    return bool(typecheck.check(parse(DEFAULT_CHECKS[kind]), typecheck.Scope.message(record, subject)))
+
+
+def _remote_leaves(node):
+    """The action and service leaves under ``node`` that run each time it is ticked afresh (a
+    once: or refresh: keeps its own)."""
+    if node.kind in REMOTE_KINDS:
+        yield node
+    if node.kind in ("once", "refresh"):
+        return
+    for child in node.children:
+        yield from _remote_leaves(child)
+
+
+def _is_enum_like(name) -> bool:
+    return name.isupper()
+
+
+def _origin_words(written, value, given, hint=False) -> str:
+    """Where a value came from, when it came from a parameter: "from ${robot} = 'robot 2' (-p)"."""
+    refs = PARAM.findall(written) if isinstance(written, str) else []
+    if not refs:
+        return "" if hint else "from a parameter"
+    names_given = [r for r in refs if r in given]
+    where = " (given with -p)" if names_given else ""
+    return f"from ${{{refs[0]}}} = {value!r}{where}"
 
 
 def _has_ref(value) -> bool:
@@ -417,20 +688,24 @@ def is_library(doc) -> bool:
     return "tree" not in doc and bool(doc.get("subtrees"))
 
 
-def check_library(path, missions_root=None):
+def check_library(path, missions_root=None) -> list:
     """Validate a file of subtrees: each subtree whose parameters all have defaults is resolved
-    as if included; the others are checked when a mission includes them. Raises MissionInvalid."""
+    as if included; the others are checked when a mission includes them. Raises MissionInvalid;
+    returns the warnings."""
     resolver = Resolver(missions_root or pathlib.Path(path).resolve().parent)
     path = pathlib.Path(path).resolve()
     doc = resolver.document(path)
     if doc is not None:
-        for name, spec in (doc.get("subtrees") or {}).items():
-            if all("default" in p for p in (spec.get("parameters") or {}).values()):
+        for name, spec in _mapping(doc.get("subtrees")).items():
+            if isinstance(spec, dict) and all(isinstance(p, dict) and "default" in p
+                                              for p in _mapping(spec.get("parameters")).values()):
                 scope = _Scope(str(path), doc, {}, "", [(str(path), "library")])
                 resolver._reference(scope, "include", {"file": path.name, "subtree": name, "params": {}},
                                     ["subtrees", name], None, "")
-    if resolver.errors:
-        raise MissionInvalid(resolver.errors)
+    ordered = in_order(resolver.errors, [str(path)])
+    if any(not e.is_warning for e in ordered):
+        raise MissionInvalid(ordered)
+    return ordered
 
 
 def resolve(path, overrides=None, missions_root=None, check_interfaces=True) -> Mission:

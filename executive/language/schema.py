@@ -7,12 +7,14 @@ two equal. Scalars may also be ``${parameter}`` references, resolved after this 
 """
 import functools
 import json
+import math
+import re
 import sys
 
 import jsonschema_rs
 
 from executive.language.errors import MissionError, did_you_mean, format_path
-from executive.language.kinds import COMMON, KINDS, PARAMETER_TYPES, TOP_LEVEL
+from executive.language.kinds import BACKOFF, COMMON, KINDS, PARAMETER_TYPES, POINT_TIME, TOP_LEVEL, Field
 from executive.language.loader import locate
 
 PARAM_REF = {"type": "string", "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"}
@@ -20,14 +22,23 @@ BB_REF = {"type": "object", "properties": {"bb": {"type": "string"}}, "required"
           "additionalProperties": False}
 
 
-def _scalar(json_type, expected):
-    return {"anyOf": [{"type": json_type}, {"$ref": "#/$defs/param_ref"}], "x-expected": expected}
+def _scalar(json_type, expected, f=None):
+    """A number (or other scalar) or a ${parameter}; with the field's bounds, if it has any."""
+    plain = {"type": json_type}
+    schema = {"anyOf": [plain, {"$ref": "#/$defs/param_ref"}], "x-expected": expected}
+    if f is not None and (f.minimum is not None or f.maximum is not None):
+        if f.minimum is not None:
+            plain["exclusiveMinimum" if f.exclusive_minimum else "minimum"] = f.minimum
+        if f.maximum is not None:
+            plain["exclusiveMaximum" if f.exclusive_maximum else "maximum"] = f.maximum
+        schema["x-bounds"] = f.bounds()
+    return schema
 
 
 def _field_schema(f):
     by_type = {
-        "number": _scalar("number", "a number"),
-        "integer": _scalar("integer", "an integer"),
+        "number": _scalar("number", "a number", f),
+        "integer": _scalar("integer", "an integer", f),
         "string": {"type": "string", "x-expected": "a string"},
         "boolean": _scalar("boolean", "true or false"),
         "any": {},
@@ -40,17 +51,22 @@ def _field_schema(f):
                  "x-expected": "a pose name, {x, y, yaw, frame} or {bb: key}"},
         "points": {"type": "array", "minItems": 1, "items": {
             "type": "object", "required": ["time", "positions"], "additionalProperties": False,
-            "properties": {"time": _scalar("number", "a number"),
+            "properties": {"time": _scalar("number", "a number", POINT_TIME),
                            "positions": {"type": "array", "items": _scalar("number", "a number")}}},
             "x-expected": "a list of {time, positions}"},
         "joints": {"type": "object", "additionalProperties": _scalar("number", "a number"),
                    "x-expected": "a mapping of joint names to positions"},
-        "check": {"anyOf": [{"type": "string"}, {"type": "null"}], "x-expected": "a comparison like 'x >= 1'"},
+        "check": {"anyOf": [{"type": "string"}, {"type": "null"}],
+                  "x-expected": "a check like 'battery >= 20' (see the README: expressions)"},
+        "script": {"type": "string", "x-expected": "statements like 'count := 0; count += 1'"},
         "backoff": {"type": "object", "additionalProperties": False, "properties": {
-            k: _scalar("number", "a number") for k in ("initial", "factor", "max", "jitter", "seed")},
+            k: _scalar(spec.type, "an integer" if spec.type == "integer" else "a number", spec)
+            for k, spec in BACKOFF.items()},
             "x-expected": "a mapping {initial, factor, max, jitter, seed}"},
     }
     schema = dict(by_type[f.type])
+    if f.type == "check" and f.required:
+        schema = {"type": "string", "x-expected": schema["x-expected"]}
     if f.enum:
         if f.type == "strings":
             schema["items"] = {"enum": f.enum}
@@ -127,6 +143,8 @@ SCHEMA = build()
 # Compiled once, in Rust: it only says whether a document is valid (0.2 ms for 1,000 behaviours,
 # where jsonschema takes ~100 ms). Only an invalid document pays for jsonschema's detailed errors.
 _IS_VALID = jsonschema_rs.validator_for(SCHEMA).is_valid
+# Only these spellings make a YAML float that is not finite: .inf, .nan, or an exponent of 3 digits.
+_NOT_FINITE_HINT = re.compile(r"\.(?:inf|nan)|[eE][-+]?0*[1-9][0-9]{2}", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=None)
@@ -151,28 +169,75 @@ def validator():
     return Draft202012Validator(SCHEMA)
 
 
-def check(doc, filename) -> list:
-    """Every schema error of ``doc`` as MissionError, in document order."""
+def check(doc, filename, text=None) -> list:
+    """Every schema error of ``doc`` as MissionError, in document order, and every number in it
+    that is not finite (YAML's .inf and .nan, or 1e400). ``text``, the document's source when
+    known, spares the walk for the numbers when it spells none that could be."""
+    errors = []
+    if text is None or _NOT_FINITE_HINT.search(text):
+        for path, value in _numbers(doc):
+            if not math.isfinite(value):
+                line, col = locate(doc, path)
+                errors.append(MissionError(filename, line, col, format_path(path),
+                                           f"{_yaml_number(value)} is not a finite number", keys=tuple(path)))
     try:
-        if _IS_VALID(doc):
+        if not errors and _IS_VALID(doc):
             return []
     except (ValueError, TypeError, OverflowError):     # what JSON cannot hold (a key that is not a string)
         pass
-    errors = []
     for error in validator().iter_errors(doc):
         errors.extend(_translate(error, doc, filename))
     unique = {(e.line, e.column, e.path, e.message): e for e in errors}
     return sorted(unique.values(), key=lambda e: (e.line, e.column))
 
 
+def _numbers(value, path=()):
+    if isinstance(value, float):
+        yield list(path), value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _numbers(item, path + (i,))
+
+
+def _yaml_number(value) -> str:
+    return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+
+
+def field_errors(kind: str, name: str, value) -> list:
+    """(relative key path, message) for each way ``value`` does not fit field ``name`` of ``kind``
+    (a value that came from a parameter, checked after substitution)."""
+    if fits(kind, name, value):
+        return []
+    from jsonschema import Draft202012Validator
+
+    field_schema = SCHEMA["$defs"][f"kind_{kind}"]["properties"][name]
+    out = []
+    for error in Draft202012Validator({**field_schema, "$defs": SCHEMA["$defs"]}).iter_errors(value):
+        for item in _translate(error, {name: value}, ""):
+            out.append((list(error.absolute_path), item.message, item.hint))
+    return out
+
+
 def _translate(error, doc, filename):
     path = list(error.absolute_path)
     schema = error.schema
     v = error.validator
+    instance = error.instance
 
     def at(p, message, hint="", key=False):
         line, col = locate(doc, p, key=key)
-        return MissionError(filename, line, col, format_path(p), message, hint)
+        return MissionError(filename, line, col, format_path(p), message, hint, keys=tuple(p))
+
+    if isinstance(instance, float) and not math.isfinite(instance):
+        return []       # reported once, by check()
+    if v == "anyOf" and schema.get("x-bounds") and isinstance(instance, (int, float)) \
+            and not isinstance(instance, bool):
+        plain = schema["anyOf"][0]
+        if plain["type"] == "number" or float(instance).is_integer():
+            return [at(path, f"must be {schema['x-bounds']}, got {Field.number(instance)}")]
 
     if v == "additionalProperties":
         allowed = list(schema.get("properties", {}))

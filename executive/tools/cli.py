@@ -28,20 +28,10 @@ def mission_file(name: str, missions_dir=None) -> pathlib.Path:
 
 
 def overrides(pairs) -> dict:
-    """``-p name=value`` options as values; MissionInvalid naming an option that is not YAML."""
+    """``-p name=value`` options as values; MissionInvalid naming each option that is not a value."""
     from executive.language.resolve import parse_overrides
 
-    values = {}
-    for pair in pairs:
-        try:
-            values.update(parse_overrides([pair]))
-        except MissionInvalid:
-            raise
-        except Exception as exc:      # ruamel's parser and scanner errors, for values such as 'laps=['
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise MissionInvalid([MissionError("<parameters>", 0, 0, pair, f"the value is not YAML: {problem}",
-                                               "quote a string: -p 'name=\"text\"'")]) from None
-    return values
+    return parse_overrides(pairs)
 
 
 def load_tree(path, params=()):
@@ -67,10 +57,12 @@ def cmd_validate(args) -> int:
         try:
             path = mission_file(name)
             if path.suffix == ".yaml" and is_library(loader.load(path)):
-                check_library(path)
+                warnings = check_library(path)
             else:
-                load_tree(path, args.param)
-            print(f"{path}: valid")
+                warnings = load_tree(path, args.param)[0].warnings
+            print_errors(warnings)
+            counted = f" ({len(warnings)} warning{'s' if len(warnings) > 1 else ''})" if warnings else ""
+            print(f"{path}: valid{counted}")
         except MissionInvalid as exc:
             print_errors(exc.errors)
             status = EXIT_INVALID

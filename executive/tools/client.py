@@ -8,7 +8,7 @@ The ROS side is the scripting API's (executive/tools/api.py): one client of Exec
 import signal
 import sys
 
-from executive import paths
+from executive import dds
 
 
 
@@ -23,7 +23,7 @@ def send(args) -> int:
     from executive import run as runs
     from executive.node import EXIT_CODES
 
-    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
+    dds.use_profile()
     mission = args.mission
     if args.text or pathlib.Path(mission).is_file():
         # The contents, not the path: an executive takes goals naming missions in its own mission

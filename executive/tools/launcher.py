@@ -11,10 +11,11 @@ sends it when the *thread* that started the child ends, so start children from a
 as long as they should (``mission run`` starts them from its main thread). Children run in a
 session of their own, so that a terminal's Ctrl-C reaches only the parent, which stops them in order.
 
-A child runs with the package's Fast DDS profile (``executive/dds/fastdds_profile.xml``) unless the
-environment names another one: besides the 3 s lease, it lets the sim's servers wait long enough for
-a just-discovered client to be matched before answering it. Without it, the first goal sent to a
-new sim can get no answer at all (the response is dropped after 100 ms; see the profile).
+A child runs with the package's Fast DDS profile (``executive/dds``), under the variable name its
+Fast DDS reads (2.x on Jazzy, 3.x on Kilted), unless the environment names another one: besides the 3 s lease, it lets the
+sim's servers wait long enough for a just-discovered client to be matched before answering it.
+Without it, the first goal sent to a new sim can get no answer at all (the response is dropped after
+100 ms; see the profile).
 """
 import ctypes
 import json
@@ -28,7 +29,7 @@ import tempfile
 import threading
 import time
 
-from executive.paths import fastdds_profile
+from executive import dds
 
 BIN = pathlib.Path(sys.executable).parent
 
@@ -107,7 +108,7 @@ class ChildProcess:
     def _start(self, args, timeout, env, wait_ready: bool = True):
         self._stderr = tempfile.TemporaryFile(mode="w+")
         env = dict(os.environ if env is None else env)
-        env.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(fastdds_profile()))
+        dds.use_profile(env)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      env=env, start_new_session=True,
                                      preexec_fn=_child_setup(os.getpid(), self.blocks_stop_signals))

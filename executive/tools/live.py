@@ -14,6 +14,7 @@ Into a pipe or a file: one line per change, in the order things happened: leaves
 a retry's backoff, pause, resume and halt. The end of a tree that waits for the goals of branches
 it stopped is not a halt, and is not reported as one.
 """
+import os
 import sys
 import time
 
@@ -144,8 +145,11 @@ class LiveView:
     def __init__(self, stream=None, interactive: bool = None):
         self.stream = stream or sys.stdout
         self.interactive = self.stream.isatty() if interactive is None else interactive
+        # A terminal's size is read from the terminal on every frame, so that the view follows resizes:
+        # COLUMNS and LINES exported by a shell hold the size at the time the program started.
+        environ = {k: v for k, v in os.environ.items() if not (self.interactive and k in ("COLUMNS", "LINES"))}
         self.console = Console(file=self.stream, force_terminal=self.interactive or None,
-                               highlight=False, soft_wrap=False)
+                               highlight=False, soft_wrap=False, _environ=environ)
         encoding = (getattr(self.stream, "encoding", None) or "").lower().replace("-", "")
         self.symbols = UNICODE if encoding.startswith("utf") else ASCII
         self._live = None

@@ -6,14 +6,13 @@ Ctrl-C (or SIGTERM) halts the mission: its goals are cancelled and waited for, t
 the simulated robots are stopped; a second Ctrl-C stops waiting.
 """
 import math
-import os
 import pathlib
 import signal
 import sys
 import tempfile
 import time
 
-from executive import paths
+from executive import dds
 from executive.language.errors import MissionInvalid
 from executive.tools.cli import EXIT_INVALID
 
@@ -83,7 +82,7 @@ def run(args) -> int:
     from executive.language.resolve import resolve
     from executive.tools.cli import mission_file, overrides
 
-    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", str(paths.fastdds_profile()))
+    dds.use_profile()
     sims = []
     try:
         path = mission_file(args.mission, args.missions_dir)
@@ -94,6 +93,14 @@ def run(args) -> int:
         if problem:         # before anything starts: a run without its log would lose what happened
             print(f"mission run: {problem} (choose another with --log-dir)", file=sys.stderr)
             return EXIT_INVALID
+        if args.sim and args.sim_config:
+            from sim.config import ConfigError, load_config
+
+            try:
+                load_config(args.sim_config)     # every mistake now, before any robot starts
+            except ConfigError as exc:
+                print(exc, file=sys.stderr)
+                return EXIT_INVALID
         viewer = None
         if getattr(args, "viewer", False):
             viewer = open_viewer(args)      # before the sims: a taken port fails fast
@@ -109,6 +116,7 @@ def run(args) -> int:
             if viewer is not None:
                 viewer.close()
             raise
+        _print_errors(mission.warnings)
         return _run_here(args, mission, viewer, sims)
     except MissionInvalid as exc:
         _print_errors(exc.errors)
