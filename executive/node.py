@@ -33,6 +33,7 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import NameValidationException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
@@ -322,7 +323,11 @@ class ExecutiveNode(Node):
 
     def _log_problem(self, log, message: str):
         """A run log could not be written (or is written again): said loudly, once per change."""
-        (self.get_logger().info if log.healthy else self.get_logger().error)(f"run log {log.path}: {message}")
+        text = f"run log {log.path}: {message}"
+        if log.healthy:     # one call site per severity (rclpy 7 refuses a line that changes it)
+            self.get_logger().info(text)
+        else:
+            self.get_logger().error(text)
 
     # -- faults -------------------------------------------------------------------------------
     def report_fault(self, doing: str):
@@ -484,10 +489,12 @@ def parse_command_line(args) -> None:
         notes = ["a list of strings" if isinstance(default, Parameter.Type) else f"default {default!r}"]
         if getattr(spec, "range", None):
             notes.append(f"{spec.range[0]}..{spec.range[1]}")
+        if getattr(spec, "choices", ()):
+            notes.append(" or ".join(spec.choices))
         if getattr(spec, "start_only", False):
             notes.append("read at start only")
         return f"  {name:22} {description} [{'; '.join(notes)}]"
-    rows = "\n".join(row(name, spec) for name, spec in PARAMETERS.items())
+    rows = "\n".join(row(name, spec) for name, spec in parameters.PARAMETERS.items())
     parser = argparse.ArgumentParser(
         prog=pathlib.Path(args[0]).name, usage="%(prog)s [-h] [--ros-args -p NAME:=VALUE ...]",
         formatter_class=argparse.RawDescriptionHelpFormatter,
