@@ -16,6 +16,7 @@ MissionInvalid with the file, line and column, reading "mission too large: ...".
 """
 import pathlib
 import re
+import sys
 
 import yaml
 from yaml._yaml import CParser
@@ -255,11 +256,11 @@ class _Builder:
         if tag is None or tag == "!":
             if not event.implicit[0] or tag == "!":     # quoted, block, or '!': a string
                 return text
-            return resolve_scalar(text)
+            return self._number_checked(event, text)
         if tag == _STR:
             return text
         if tag in (_INT, _FLOAT, _BOOL, _NULL):
-            value = resolve_scalar(text)
+            value = self._number_checked(event, text)
             fits = {_INT: lambda v: type(v) is int, _FLOAT: lambda v: type(v) in (int, float),
                     _BOOL: lambda v: type(v) is bool, _NULL: lambda v: v is None}[tag]
             if fits(value):
@@ -267,6 +268,23 @@ class _Builder:
             self.refuse(event.start_mark, f"not valid YAML: {text!r} is not a {tag.rsplit(':', 1)[1]}")
         self._check_tag(event, _STR)
         return text
+
+
+    def _number_checked(self, event, text):
+        """The plain scalar's value; an integer beyond a double's range is refused here, where its
+        line is known (every number of a mission is a finite double in the end)."""
+        try:
+            value = resolve_scalar(text)
+        except ValueError:      # Python reads at most 4,300 digits
+            value = None
+        if value is None and text not in _WORDS or type(value) is int and abs(value) > _LARGEST:
+            shown = text if len(text) <= 24 else f"{text[:12]}...{text[-6:]} ({len(text)} characters)"
+            self.refuse(event.start_mark, f"{shown} is too large for a number (numbers are doubles: at most "
+                                          "about 1.8e308)")
+        return value
+
+
+_LARGEST = int(sys.float_info.max)
 
 
 class _Mark:

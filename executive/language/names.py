@@ -102,3 +102,17 @@ def remote_name(robot: str, name: str) -> str:
     if name.startswith("/"):
         return name
     return f"/{robot}/{name}" if robot else f"/{name}"
+
+
+def blackboard_key_problem(key: str) -> str:
+    """Why ``key`` ('target', 'arm/state', '/target') cannot name a blackboard entry: py_trees
+    stores keys as absolute paths and normalises '.', '..' and '//' away, so such a key would
+    be written under another name than the one it was registered with."""
+    if not key or key == "/":
+        return "a blackboard key must not be empty"
+    if any(ord(c) < 32 or c == "\x7f" for c in key):
+        return "a blackboard key has no control characters"
+    parts = key[1:].split("/") if key.startswith("/") else key.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "a blackboard key's parts (between '/') are not empty, '.' or '..'"
+    return ""

@@ -20,7 +20,7 @@ from executive.language.errors import (WARNING, MissionError, MissionInvalid, di
                                        in_order)
 from executive.language.expressions import Check, ExpressionError, Name, compile_check, parse
 from executive.language.kinds import KINDS, PARAMETER_TYPES
-from executive.language.model import Location, Mission, Node, bb_key
+from executive.language.model import Location, Mission, Node, bb_key, is_bb_ref
 
 _BROKEN = object()   # a parameter whose value was wrong: its uses report nothing more
 PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -207,6 +207,8 @@ class Resolver:
             root = self._node(scope, doc["tree"], ["tree"])
         board = {bb_key(str(k)): self._substitute(scope, v, ["blackboard", k])
                  for k, v in _mapping(doc.get("blackboard")).items()}
+        for key in _mapping(doc.get("blackboard")):
+            self._check_key(scope, ["blackboard", key], str(key), where_key=True)
         mission = None
         if root is not None:
             mission = Mission(str(doc.get("name", "")), str(doc.get("description") or ""), file, params, board,
@@ -369,7 +371,15 @@ class Resolver:
                         "a condition on data an action produces: keep the action in a memory: true sequence")
         for key_field in ("key", "feedback", "result", "response"):
             if isinstance(f.get(key_field), str):
+                self._check_key(scope, at + [key_field], f[key_field])
                 f[key_field] = bb_key(f[key_field])
+        for path, key in _bb_references(f):
+            self._check_key(scope, at + path, key)
+
+    def _check_key(self, scope, at, key: str, where_key: bool = False):
+        problem = names.blackboard_key_problem(key)
+        if problem:
+            self._error(scope, scope.doc, at, f"{key!r} is not a blackboard key: {problem}", key=where_key)
 
     def _check_counts(self, scope, node, at):
         """repeat and retry counts as BT.CPP's: 0 runs nothing (a warning), -1 or forever: true loops."""
@@ -718,3 +728,15 @@ def resolve_text(text: str, missions_root, overrides=None, name: str = "<goal>")
     return Resolver(missions_root).text(text, overrides, name)
 
 
+
+
+def _bb_references(value, path=()):
+    """(key path, key) of every ``{bb: key}`` in a node's fields."""
+    if is_bb_ref(value):
+        yield list(path), value["bb"]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _bb_references(item, path + (key,))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _bb_references(item, path + (index,))
