@@ -40,13 +40,14 @@ from std_srvs.srv import Trigger
 
 from behaviors.leaf import ClientPool, release
 from behaviors.messages import InterfaceError
-from executive import dds, parameters, paths, run as runs, snapshots
+from behaviors.clock import MissionClock
+from executive import dds, parameters, paths, resume, run as runs, runlog, snapshots
 from executive.language.cache import MissionCache
 from executive.language.compiler import compile_mission, seed_blackboard
 from executive.language.errors import MissionError, MissionInvalid
 from executive.language.resolve import parse_overrides, resolve, resolve_text
 from executive.loading import cut, is_mission_text
-from executive.runlog import RunLog
+from executive.runlog import RunLog, default_log_dir
 from mission_interfaces.msg import TreeSnapshot
 
 EXIT_CODES = {runs.SUCCEEDED: 0, runs.FAILED: 1, runs.INVALID: 2, runs.UNREACHABLE: 3, runs.CANCELED: 130,
@@ -212,16 +213,59 @@ class ExecutiveNode(Node):
         raise MissionInvalid([MissionError("<goal>", 0, 0, "mission", f"no mission named {mission!r}",
                                            f"looked in {searched}")])
 
+    def prepare_resume(self, reference: str, auto: bool = False):
+        """(model, tree set back to its checkpoint, :class:`~executive.resume.Interrupted`) for the
+        run ``reference`` names (a run id, a run directory, or ``latest``: this node's newest
+        interrupted run), to
+        hand to :meth:`start`; or a RunResult (outcome invalid) saying why it cannot be resumed: not
+        interrupted, resumed already, its mission changed (the difference named), a leaf to run again
+        marked ``safe_to_repeat: false``. Reads the run's log and the mission's files."""
+        log_dir = self._param("log_dir") or default_log_dir()
+        root = None
+        try:
+            run_dir = resume.find_run(log_dir, reference, self.get_fully_qualified_name())
+            plan = resume.interrupted_run(run_dir)
+            changes = resume.changed_sources(plan)
+            if changes:
+                raise resume.ResumeError(f"run {plan.run_id}: its mission changed since the run started: "
+                                         + "; ".join(changes))
+            text = plan.mission_text
+            model, root = self.load(text if text is not None else plan.mission_file, plan.overrides)
+            tree_paths = runs.paths_of(root)
+            unsafe = resume.not_safe_to_repeat(root, tree_paths, plan.again)
+            if unsafe:
+                raise resume.ResumeError(
+                    f"run {plan.run_id}: {', '.join(unsafe)} would run again (it was running when the run stopped) "
+                    "and is marked safe_to_repeat: false; check the robot, then start the mission anew")
+            plan.clock = MissionClock()
+            resume.restore(root, tree_paths, plan.states, plan.clock)
+        except resume.ResumeError as exc:
+            if root is not None:
+                release(root)
+            return runs.RunResult(runs.INVALID, message=f"cannot resume: {exc}", errors=[str(exc)])
+        except MissionInvalid as exc:
+            return runs.RunResult(runs.INVALID, message="cannot resume: the mission does not load now",
+                                  errors=[str(e) for e in exc.errors])
+        plan.auto = auto
+        return model, root, plan
+
     def start(self, mission: str, overrides=(), goal_id: str = "", loaded=None):
-        """Start running ``mission`` (``loaded``: what ``load`` already made of it). Returns the
-        MissionRun, or a RunResult (outcome invalid) when the mission cannot be loaded, compiled
-        or set up. Raises RuntimeError when busy."""
+        """Start running ``mission`` (``loaded``: what ``load`` already made of it, or what
+        :meth:`prepare_resume` made of an interrupted run). Returns the MissionRun, or a RunResult
+        (outcome invalid) when the mission cannot be loaded, compiled or set up. Raises RuntimeError
+        when busy."""
         if self.busy:
             raise RuntimeError(f"mission {self.run.mission.name} is still running")
         try:
-            model, root = loaded or self.load(mission, overrides)
+            model, root, *resumed = loaded or self.load(mission, overrides)
         except MissionInvalid as exc:
             return runs.invalid(exc.errors)
+        plan = resumed[0] if resumed else None
+        if plan is not None:
+            origin = dict(overrides=plan.overrides, text=plan.mission_text, resumed_from=plan.run_id,
+                          auto_resumed=plan.auto)
+        else:
+            origin = dict(overrides=list(overrides), text=mission if is_mission_text(mission) else None)
         try:
             log = RunLog(self._param("log_dir"), model.name, on_problem=self._log_problem,
                          max_payload=self._param("max_logged_payload"), on_fault=self.report_fault)
@@ -229,7 +273,8 @@ class ExecutiveNode(Node):
             release(root)
             self.get_logger().error(f"mission {model.name} not started: {exc}")
             return runs.RunResult(runs.ERROR, message=f"mission not started: {exc}")
-        run = runs.MissionRun(model, root, log, goal_id, node_name=self.get_fully_qualified_name())
+        run = runs.MissionRun(model, root, log, goal_id, node_name=self.get_fully_qualified_name(), origin=origin,
+                              clock=plan.clock if plan is not None else None)
         run.halt_timeout = self._param("halt_timeout")
         try:
             py_trees.trees.setup(root, timeout=self._param("setup_timeout"), node=self, wake=self._leaf_wake,
@@ -241,6 +286,15 @@ class ExecutiveNode(Node):
             return result
         self._install(run)
         seed_blackboard(model)
+        if plan is not None:
+            for key, value in plan.blackboard.items():     # as it was at the checkpoint (plain data)
+                py_trees.blackboard.Blackboard.set(key, value)
+            try:
+                runlog.Appender(plan.run_dir).write("resumed_as", run_id=run.run_id, auto=plan.auto)
+            except (OSError, ValueError) as exc:
+                self.get_logger().error(f"run {plan.run_id}: cannot note in its log that it was resumed: {exc}")
+            self.get_logger().info(f"resuming run {plan.run_id} as {run.run_id}: {len(plan.again)} leaf "
+                                   f"(leaves) to run again: {', '.join(plan.again) or 'none'}")
         self.get_logger().info(f"running mission {model.name} (log {run.log.path})")
         self._publish_snapshot(run)     # the latched topic never offers the previous run as current
         self._timer.reset()             # the periodic tick runs while a mission does
@@ -251,13 +305,37 @@ class ExecutiveNode(Node):
         """Cancel the goals of runs a previous executive of this node name left unfinished (killed),
         and mark those runs interrupted (executive/recovery.py). Spins ``executor``; bounded."""
         from executive import recovery
-        from executive.runlog import default_log_dir
 
         try:
             recovery.sweep(self, executor, self._param("log_dir") or default_log_dir(),
                            server_timeout=5.0, halt_timeout=self._param("halt_timeout"), log=self.get_logger())
         except Exception:       # the executive starts all the same
             self.report_fault("looking for runs a previous executive left unfinished")
+
+    def resume_at_start(self):
+        """The ``resume_interrupted`` parameter: resume this node's newest run if it was interrupted,
+        unless it was itself resumed at start (a crash loop under respawn stops after one resume).
+        Returns the MissionRun, or None (nothing to resume, or said why not in the log)."""
+        logger = self.get_logger()
+        try:
+            run_dir = resume.find_run(self._param("log_dir") or default_log_dir(), "",
+                                      self.get_fully_qualified_name())
+            plan = resume.interrupted_run(run_dir)
+        except resume.ResumeError as exc:
+            logger.info(f"resume_interrupted: nothing to resume ({exc})")
+            return None
+        if plan.started.get("auto_resumed"):
+            logger.warn(f"resume_interrupted: run {plan.run_id} was itself resumed at start and was interrupted "
+                        "again; not resuming it again (mission resume RUN does it by hand)")
+            return None
+        prepared = self.prepare_resume(str(run_dir), auto=True)
+        started = prepared if isinstance(prepared, runs.RunResult) else self.start("", loaded=prepared)
+        if isinstance(started, runs.RunResult):
+            logger.error(f"resume_interrupted: {started.message}")
+            for error in started.errors:
+                logger.error(f"  {error}")
+            return None
+        return started
 
     def _install(self, run):
         """Make ``run``'s tree the child of the long-lived root, replacing the last one."""
@@ -534,9 +612,12 @@ def main(argv=None) -> int:
     try:
         executive.recover_interrupted(executor)
         mission = executive.get_parameter("mission").value
-        exit_when_done = executive.get_parameter("exit_when_done").value and bool(mission)
         started = None
-        if mission and not stop:
+        if not stop and executive.get_parameter("resume_interrupted").value:
+            # Under respawn: an interrupted run goes on; the mission parameter starts only when there is none.
+            started = executive.resume_at_start()
+        exit_when_done = executive.get_parameter("exit_when_done").value and (bool(mission) or started is not None)
+        if mission and not stop and started is None:
             # get_parameter_or: a string array given no value stays uninitialised, and get_parameter raises
             overrides = executive.get_parameter_or("mission_parameters").value or ()
             started = executive.start(mission, overrides)

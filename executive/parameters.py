@@ -54,6 +54,10 @@ PARAMETERS = {
     "mission": Spec("", "a mission to run as soon as the node starts (name, path or YAML text)", start_only=True),
     "mission_parameters": Spec(Parameter.Type.STRING_ARRAY, "name=value overrides for that mission", start_only=True),
     "exit_when_done": Spec(False, "exit once that mission ends (exit code as `mission run`)", start_only=True),
+    "resume_interrupted": Spec(False, "at start, resume this node's newest run if it was interrupted (a crash or a "
+                                      "shutdown) instead of starting `mission`; a run that was itself resumed this "
+                                      "way is not resumed again",
+                               start_only=True),
     # the browser viewer
     "viewer": Spec(False, "serve the browser viewer (executive/viewer) while the node runs", start_only=True),
     "viewer_port": Spec(8765, "the viewer's TCP port (0: any free port, logged)", (0, 65535), start_only=True),

@@ -88,7 +88,7 @@ def sweep(node, executor, log_dir, server_timeout: float = 5.0, halt_timeout: fl
             continue
         goals = [dict(g, outcome=_cancel(node, executor, g, server_timeout, halt_timeout)) for g in open_goals(events)]
         try:
-            appended = RunLogAppender(run_dir)
+            appended = runlog.Appender(run_dir)
             appended.write("orphans_cancelled", goals=goals, by_pid=os.getpid())
             appended.write("run_finished", outcome="interrupted", failed_behavior="", failure=None, failures=[],
                            message="the executive running it stopped without ending it (a crash, SIGKILL or power "
@@ -103,20 +103,6 @@ def sweep(node, executor, log_dir, server_timeout: float = 5.0, halt_timeout: fl
                      f"cancelled its {len(goals)} open goal(s): " +
                      ", ".join(f"{g['goal_id'][:8]} on {g['action']}: {g['outcome']}" for g in goals))
     return done
-
-
-class RunLogAppender:
-    """Appends events to an existing run log, timed after its last event."""
-
-    def __init__(self, run_dir):
-        self.path = runlog.find(run_dir)
-        events = runlog.read(self.path)
-        self._t0 = (events[-1]["t"] if events else 0.0) - time.monotonic()
-
-    def write(self, event: str, **data):
-        record = {"t": round(time.monotonic() + self._t0, 4), "wall": round(time.time(), 4), "event": event, **data}
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
 
 
 def _cancel(node, executor, goal: dict, server_timeout: float, halt_timeout: float) -> str:

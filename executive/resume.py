@@ -22,9 +22,33 @@ what was *left*, so time the executive was down does not count.
 
 :func:`capture` runs on the executor thread after a tick; :func:`restore` on a tree compiled from
 the same mission before its first tick. Nothing here imports ROS.
+
+A run's log holds what a resume needs (executive/run.py writes it):
+
+- ``run_started``: the mission (its file, or ``sources/goal.yaml`` for mission text), the
+  overrides, and ``sources``: every file the mission was read from, with its SHA-256 and a copy
+  under the run's ``sources/`` directory (a changed mission is refused with the difference named).
+- ``checkpoint`` after every tick in which a leaf finished, synced to disk (``os.fsync``): the
+  states above; the blackboard is in the ``blackboard`` events before it (whole, never cut).
+- ``run_finished`` with outcome ``interrupted`` (a shutdown, or written by the next executive's
+  sweep after a crash); ``resumed_as`` once a run has been resumed, naming the new run.
+
+:func:`interrupted_run` reads all of it into an :class:`Interrupted`.
 """
+import difflib
+import hashlib
+import json
+import os
+import pathlib
+from dataclasses import dataclass, field
+
 import py_trees
 from py_trees.common import Status
+
+CHECKPOINT = "checkpoint"
+SOURCES_DIR = "sources"
+GOAL_TEXT = "goal.yaml"         # the copy of a mission given as text
+DIFFERENCES_SHOWN = 3           # differing lines named per changed file
 
 STATUS = {"SUCCESS": Status.SUCCESS, "FAILURE": Status.FAILURE}
 
@@ -105,10 +129,218 @@ def _restore_one(behaviour, state: dict, clock):
     behaviour.status = Status.RUNNING
 
 
-def interrupted_leaves(events) -> list:
-    """Paths of the leaves a run's log shows running when it stopped (they will run again)."""
+# -- the run log's side ----------------------------------------------------------------------------
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def record_sources(run_dir, sources: dict, text: str = None) -> dict:
+    """Copy a mission's files into ``run_dir/sources`` and describe them for ``run_started``:
+    ``{"sources": [{path, sha256, copy}], "text": copy of the mission text or None}``. ``sources``
+    is path -> text of every file read (the model's ``sources``); ``text`` a mission given as text.
+    A copy that cannot be written is left out (the hash still guards the resume)."""
+    directory = pathlib.Path(run_dir) / SOURCES_DIR
+    listed, copied_text = [], None
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        directory = None
+    for number, (path, content) in enumerate(sorted(sources.items())):
+        copy = f"{SOURCES_DIR}/{number:02d}_{pathlib.Path(path).name}"
+        listed.append(dict(path=str(path), sha256=sha256(content), copy=_write(directory, copy, content)))
+    if text is not None:
+        copied_text = _write(directory, f"{SOURCES_DIR}/{GOAL_TEXT}", text)
+    return dict(sources=listed, text=copied_text)
+
+
+def _write(directory, relative: str, content: str):
+    if directory is None:
+        return None
+    try:
+        (directory.parent / relative).write_text(content, encoding="utf-8")
+        return relative
+    except OSError:
+        return None
+
+
+@dataclass
+class Interrupted:
+    """An interrupted run, read from its log: what a resume starts from."""
+    run_dir: pathlib.Path
+    run_id: str
+    started: dict                   # the run_started event
+    states: dict                    # the last checkpoint's states ({} without a checkpoint: from the start)
+    blackboard: dict                # key -> value as of the last checkpoint (plain data)
+    again: list = field(default_factory=list)   # paths of leaves that will run again
+    checkpoints: int = 0
+    clock: object = None            # the MissionClock the tree was set back on (executive/node.py)
+    auto: bool = False              # resumed by resume_interrupted at start
+
+    @property
+    def mission_text(self):
+        """The mission's text when it was given as text (read from the run's copy), else None."""
+        copy = self.started.get("text")
+        return (self.run_dir / copy).read_text(encoding="utf-8") if copy else None
+
+    @property
+    def mission_file(self) -> str:
+        return self.started.get("file", "")
+
+    @property
+    def overrides(self) -> list:
+        return list(self.started.get("overrides") or [])
+
+
+def interrupted_run(run_dir) -> Interrupted:
+    """Read the run in ``run_dir`` for a resume. Raises ResumeError when it cannot be resumed: no
+    log, not ended ``interrupted`` (still running, or ended otherwise), already resumed."""
+    from executive import runlog
+
+    run_dir = pathlib.Path(run_dir)
+    try:
+        events = runlog.read(run_dir)
+    except (OSError, ValueError) as exc:
+        raise ResumeError(f"run {run_dir.name}: its log cannot be read ({exc})") from None
+    if not events or events[0].get("event") != "run_started":
+        raise ResumeError(f"run {run_dir.name}: its log does not start with run_started")
+    ends = [e for e in events if e.get("event") == "run_finished"]
+    resumed = [e.get("run_id") for e in events if e.get("event") == "resumed_as"]
+    if resumed:
+        raise ResumeError(f"run {run_dir.name} was resumed already, as {resumed[-1]}")
+    if not ends:
+        raise ResumeError(f"run {run_dir.name} has not ended: its executive may still run it (a killed one is "
+                          "closed as interrupted when an executive of the same node name starts)")
+    if ends[-1].get("outcome") != "interrupted":
+        raise ResumeError(f"run {run_dir.name} ended {ends[-1].get('outcome')}; only interrupted runs resume "
+                          "(stopped by a shutdown or a crash, not by a cancel)")
+    last = max((i for i, e in enumerate(events) if e.get("event") == CHECKPOINT), default=-1)
+    blackboard = {}
+    for event in events[:last + 1]:
+        if event.get("event") == "blackboard":
+            blackboard[event["key"]] = event.get("value")
+    states = events[last]["states"] if last >= 0 else {}
+    return Interrupted(run_dir, run_dir.name, events[0], states, blackboard, _again(events, last),
+                       sum(e.get("event") == CHECKPOINT for e in events))
+
+
+def _again(events, last: int) -> list:
+    """Leaves that will run again: running at the last checkpoint, or started after it (before a
+    shutdown's halt, whose statuses are not the mission's doing)."""
+    again = dict.fromkeys(_running_at(events[:last + 1]))
+    for event in events[last + 1:]:
+        if event.get("event") == "halting":
+            break
+        if event.get("event") == "status" and event.get("leaf") and event.get("status") == "RUNNING":
+            again[event["path"]] = None
+    return list(again)
+
+
+def _running_at(events) -> list:
     last = {}
     for event in events:
         if event.get("event") == "status" and event.get("leaf"):
             last[event["path"]] = event["status"]
-    return [path for path, status in last.items() if status == "RUNNING"]
+    return [p for p, s in last.items() if s == "RUNNING"]
+
+
+def changed_sources(interrupted: Interrupted) -> list:
+    """How the mission's files differ from when the run started, one sentence per file (empty
+    when none changed): removed, unreadable, or the first lines that differ."""
+    changes = []
+    for source in interrupted.started.get("sources") or []:
+        path = pathlib.Path(source["path"])
+        try:
+            now = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            changes.append(f"{path}: cannot be read now ({exc.strerror or exc})")
+            continue
+        if sha256(now) == source["sha256"]:
+            continue
+        before = _copy(interrupted.run_dir, source.get("copy"))
+        if before is None:
+            changes.append(f"{path}: changed since the run started (no copy kept to compare)")
+            continue
+        lines = [line for line in difflib.unified_diff(before.splitlines(), now.splitlines(), lineterm="", n=0)
+                 if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+        first = _first_changed_line(before, now)
+        shown = "; ".join(repr(line) for line in lines[:DIFFERENCES_SHOWN]) + \
+            (f" (and {len(lines) - DIFFERENCES_SHOWN} more lines)" if len(lines) > DIFFERENCES_SHOWN else "")
+        changes.append(f"{path}: changed since the run started, from line {first}: {shown}")
+    return changes
+
+
+def _first_changed_line(before: str, now: str) -> int:
+    a, b = before.splitlines(), now.splitlines()
+    for number, (x, y) in enumerate(zip(a, b), 1):
+        if x != y:
+            return number
+    return min(len(a), len(b)) + 1
+
+
+def _copy(run_dir, relative):
+    if not relative:
+        return None
+    try:
+        return (pathlib.Path(run_dir) / relative).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
+def not_safe_to_repeat(root, paths: dict, again) -> list:
+    """Paths among ``again`` whose behaviour is marked ``safe_to_repeat: false``."""
+    by_path = {paths[b.id]: b for b in root.iterate()}
+    return [p for p in again if p in by_path and getattr(by_path[p], "safe_to_repeat", True) is False]
+
+
+def find_run(log_dir, reference: str, node_name: str) -> pathlib.Path:
+    """The run directory ``reference`` names: a run id (a directory of ``log_dir``), a path to a run
+    directory, or empty for the newest run ``node_name`` started (whatever its end:
+    :func:`interrupted_run` says whether it resumes); ``latest``: :func:`latest_interrupted`.
+    Raises ResumeError when there is none."""
+    log_dir = pathlib.Path(log_dir)
+    if reference == "latest":
+        return latest_interrupted(log_dir, node_name)
+    if reference:
+        if "/" in reference or reference in (".", ".."):
+            path = pathlib.Path(reference)
+        else:
+            path = log_dir / reference
+        if not (path / "events.jsonl").is_file():
+            raise ResumeError(f"no run {reference!r} in {log_dir}")
+        return path
+    for path in sorted((p for p in _run_dirs(log_dir)), reverse=True):
+        started = _first_event(path)
+        if started.get("node") == node_name or not node_name:
+            return path
+    raise ResumeError(f"no run of {node_name or 'any executive'} in {log_dir}")
+
+
+def latest_interrupted(log_dir, node_name: str = "") -> pathlib.Path:
+    """The newest run in ``log_dir`` (of ``node_name``, or of any executive when empty) that can be
+    resumed (see :func:`interrupted_run`). Raises ResumeError when there is none."""
+    for path in sorted(_run_dirs(log_dir), reverse=True):
+        if node_name and _first_event(path).get("node") != node_name:
+            continue
+        try:
+            interrupted_run(path)
+        except ResumeError:
+            continue
+        return path
+    raise ResumeError(f"no interrupted run {'of ' + node_name + ' ' if node_name else ''}in {log_dir} "
+                      "(only runs stopped by a shutdown or a crash resume, once)")
+
+
+def _run_dirs(log_dir):
+    try:
+        return [pathlib.Path(e.path) for e in os.scandir(log_dir) if e.is_dir()
+                and os.path.isfile(os.path.join(e.path, "events.jsonl"))]
+    except OSError:
+        return []
+
+
+def _first_event(path) -> dict:
+    try:
+        with open(pathlib.Path(path) / "events.jsonl", "rb") as f:
+            return json.loads(f.readline())
+    except (OSError, ValueError):
+        return {}

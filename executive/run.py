@@ -18,6 +18,10 @@ option of a failed fallback, in order); see :func:`behaviors.failures.causes`.
 
 **Time.** The run's :class:`~behaviors.clock.MissionClock` stops while the run is paused, so
 timeouts, waits and retry backoff count only unpaused time; pause spans are in the log.
+
+**Checkpoints.** After every tick in which a leaf finished, the run logs a ``checkpoint`` (see
+executive/resume.py) and syncs its log to disk, so that an interrupted run can be resumed from it
+(a resumed run is built by the host with the tree already set back: ``origin["resumed_from"]``).
 """
 import math
 import time
@@ -32,6 +36,7 @@ from behaviors.clock import MissionClock
 from behaviors.failures import FailureTracker
 from behaviors.leaf import GoalBook, RemoteLeaf, release
 from behaviors.messages import to_data
+from executive import resume
 from executive.runlog import process_identity
 
 SUCCEEDED, FAILED, INVALID, CANCELED, UNREACHABLE = "succeeded", "failed", "invalid", "canceled", "unreachable"
@@ -52,6 +57,7 @@ class RunResult:
     failure: dict = None        # the root cause's Failure record (reason, message, status, error_code)
     run_id: str = ""            # the run's log directory name; empty when no run started
     failures: list = field(default_factory=list)   # every failure that explains it: {path, reason, message}
+    resumed_from: str = ""      # the run this one resumed (its run id), if it is a resume
 
 
 def pre_order(behaviour):
@@ -114,9 +120,12 @@ def progress_of(behaviour) -> float:
 class MissionRun:
     """A compiled mission being run; ``log`` is a :class:`~executive.runlog.RunLog` or None;
     ``node_name`` is the host's fully qualified node name, logged so that a restarted executive
-    finds the runs it left unfinished."""
+    finds the runs it left unfinished. ``origin`` says how it was asked for, for a resume:
+    ``overrides`` (the ``name=value`` strings), ``text`` (the mission's YAML when given as text),
+    ``resumed_from`` and ``auto_resumed``; ``clock`` is the clock a resumed tree was set back on."""
 
-    def __init__(self, mission, root, log=None, goal_id: str = "", node_name: str = ""):
+    def __init__(self, mission, root, log=None, goal_id: str = "", node_name: str = "", origin: dict = None,
+                 clock: MissionClock = None):
         self.mission = mission
         self.root = root
         self.log = log
@@ -124,7 +133,9 @@ class MissionRun:
         self.paths = paths_of(root)
         self.behaviours = list(pre_order(root))
         self.leaves = [b for b in self.behaviours if not b.children]
-        self.clock = MissionClock()
+        self.clock = clock or MissionClock()
+        origin = origin or {}
+        self.resumed_from = origin.get("resumed_from", "")
         self.goals = GoalBook()
         self.failures = FailureTracker()
         self.state = RUNNING
@@ -149,9 +160,14 @@ class MissionRun:
         self._remote = [b for b in self.behaviours if hasattr(b, "open_goals")]
         self._ended_in_tick = set()     # ids of behaviours the current tick visited that ended
         self.progressed = False         # the last tick made progress (see observe)
+        self.checkpoints = 0
+        self._checkpoint_due = bool(self.resumed_from)  # a resumed run's first checkpoint: where it starts
+        directory = getattr(log, "directory", None)     # a test's log may be any object with write()
+        sources = resume.record_sources(directory, mission.sources, origin.get("text")) if directory else {}
         self._write("run_started", mission=mission.name, file=mission.file, parameters=mission.parameters,
-                    run_id=self.run_id, goal_id=goal_id, node=node_name, process=process_identity(),
-                    tree=self.structure())
+                    overrides=list(origin.get("overrides") or []), run_id=self.run_id, goal_id=goal_id,
+                    node=node_name, process=process_identity(), tree=self.structure(), **sources,
+                    resumed_from=self.resumed_from, auto_resumed=bool(origin.get("auto_resumed")))
 
     def structure(self) -> list:
         """The tree's shape, pre-order: ``{path, name, kind, leaf, parent}`` per behaviour, ``parent``
@@ -291,6 +307,8 @@ class MissionRun:
         self.failures.forget_reset(self.root)
         self.goals.poll()
         changed = self.record_changes()
+        if self._checkpoint_due and self.root.status == Status.RUNNING:
+            self.checkpoint()
         if self.root.status in (Status.SUCCESS, Status.FAILURE):
             self._final_progress = self._live_progress()
             result = self._result_of_tree()
@@ -300,6 +318,18 @@ class MissionRun:
             else:
                 self._finish(result)
         return changed
+
+    def checkpoint(self):
+        """Log where the run is (executive/resume.py) and sync the log to disk: after a tick in which
+        a leaf finished, when the tree is between steps (a checkpoint taken inside a tick could name
+        a sequence's finished child as still to run)."""
+        self._checkpoint_due = False
+        if self.log is None:
+            return
+        self.checkpoints += 1
+        self._write(resume.CHECKPOINT, states=resume.capture(self.root, self.paths, self.clock))
+        if hasattr(self.log, "sync"):
+            self.log.sync()
 
     def _settle(self, result: RunResult, left: int):
         """The tree ended with goals still in flight: end the run (with ``result``) only once they
@@ -347,6 +377,7 @@ class MissionRun:
         self._write("status", **data)
         if leaf and status in ("SUCCESS", "FAILURE"):
             self._log_blackboard(checkpoint=True)
+            self._checkpoint_due = True
 
     def _log_blackboard(self, checkpoint: bool = False):
         """Log blackboard keys whose value changed: at most once per BLACKBOARD_EVENT_PERIOD per key,
@@ -388,6 +419,7 @@ class MissionRun:
 
     def _finish(self, result: RunResult):
         result.run_id = self.run_id
+        result.resumed_from = self.resumed_from
         problem = getattr(self.log, "problem", "")     # never silently: the result says the log is incomplete
         if problem:
             result.message = f"{result.message} (run log incomplete: {problem})"

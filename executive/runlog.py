@@ -14,7 +14,9 @@ executive/run.py), ``blackboard`` (a key's new value), the leaves' goal and call
 pause's length), ``halting`` (cancel, preemption, shutdown), ``settling`` (the tree ended while goals
 it stopped were still in flight), ``goal_abandoned`` (a goal still open when the halt timeout
 passed), ``halted``, ``run_finished`` (outcome, root cause, every failure that explains it) and
-``cancel_requested`` (an ExecuteMission cancel, also when it arrives after the end: ``late``).
+``cancel_requested`` (an ExecuteMission cancel, also when it arrives after the end: ``late``),
+``checkpoint`` (where the run is, synced to disk: executive/resume.py) and ``resumed_as`` (appended
+to an interrupted run's log when a new run resumes it).
 Every event is flushed as it is written, so a killed process loses nothing it logged.
 """
 import json
@@ -162,6 +164,15 @@ class RunLog:
         _write_all(self._fd, (self._first + "\n" if self._first else "") +
                    self._encode("log_recreated", dict(reason=reason)) + "\n")
 
+    def sync(self):
+        """Make what was written survive a power cut (``os.fsync``); a failure counts as a write problem."""
+        if self._fd is None or not self.healthy:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            self.on_problem(self, f"cannot sync to disk ({exc.strerror or exc})")
+
     def write_late(self, event: str, **data):
         """Append an event after the log was closed (e.g. a cancel request arriving after the end)."""
         if self._fd is not None:
@@ -182,7 +193,21 @@ class RunLog:
             self._fd = None
 
 
-WHOLE_EVENTS = ("run_started", "blackboard")    # never cut: a resume and the views need them whole
+class Appender:
+    """Appends events to an existing run log, timed after its last event."""
+
+    def __init__(self, run_dir):
+        self.path = find(run_dir)
+        events = read(self.path)
+        self._t0 = (events[-1]["t"] if events else 0.0) - time.monotonic()
+
+    def write(self, event: str, **data):
+        record = {"t": round(time.monotonic() + self._t0, 4), "wall": round(time.time(), 4), "event": event, **data}
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, default=str, separators=(",", ":")) + "\n")
+
+
+WHOLE_EVENTS = ("run_started", "blackboard", "checkpoint")    # never cut: a resume and the views need them whole
 RETRY_PERIOD = 1.0      # s between attempts to write a log that failed
 
 

@@ -14,6 +14,10 @@
   *accepted* wins (acceptance order, not the order rclpy happens to run their execute callbacks
   in); the others end CANCELED. More than ``max_loading_goals`` goals waiting to be loaded: the
   next ones are rejected until some are answered.
+- A goal with ``resume`` (a run id, or ``latest``) continues an interrupted run from its last
+  checkpoint instead (executive/resume.py); its result's ``resumed_from`` names that run. A run
+  that cannot be resumed (not interrupted, resumed already, its mission changed, a leaf to run
+  again marked ``safe_to_repeat: false``) is answered INVALID with the reason.
 - No exception escapes a callback: an internal fault ends the goal with outcome ERROR (logged with
   its traceback), and the executive and any running mission carry on.
 - Bursts: the goal, cancel and result services keep ``node.BURST`` requests each, so every
@@ -57,7 +61,8 @@ def result_message(result: runs.RunResult, limits: loading.Limits = loading.Limi
     size = limits.max_error_size
     return ExecuteMission.Result(outcome_code=OUTCOMES[result.outcome], failed_behavior=loading.cut(result.failed_behavior, size),
                                  failure_reason=reason, message=loading.cut(result.message, size),
-                                 errors=loading.cut_errors(result.errors, limits), run_id=result.run_id)
+                                 errors=loading.cut_errors(result.errors, limits), run_id=result.run_id,
+                                 resumed_from=result.resumed_from)
 
 
 def feedback_message(run) -> ExecuteMission.Feedback:
@@ -155,6 +160,8 @@ class MissionServer:
         if refusal:
             return self._reject(goal_request, refusal)
         mission, overrides = goal_request.mission, list(goal_request.parameters)
+        if goal_request.resume:
+            return self._accept(goal_request, self._resume(goal_request))
         problems = loading.check_goal(mission, overrides, self.limits)
         if problems:
             return self._accept(goal_request, runs.invalid(problems))
@@ -170,6 +177,20 @@ class MissionServer:
                 release(loaded[1])
             return self._reject(goal_request, refusal)
         return self._accept(goal_request, loaded)
+
+    def _resume(self, goal_request):
+        """(model, tree, plan) for a goal's ``resume`` (a run id of this executive's log directory, or
+        ``latest``), or a RunResult saying why not. Run ids only: a goal never names a path."""
+        reference = goal_request.resume
+        if goal_request.mission or len(goal_request.parameters):
+            why = "a goal that resumes a run gives neither mission nor parameters (the run's own are used)"
+        elif len(reference) > 255 or not all(c.isalnum() or c in "-_." for c in reference) or \
+                reference in (".", ".."):
+            why = f"resume {loading.cut(reference, 60)!r}: not a run id (a directory name in the log directory) " \
+                  "or 'latest'"
+        else:
+            return self.executive.prepare_resume(reference)
+        return runs.RunResult(runs.INVALID, message=f"cannot resume: {why}", errors=[why])
 
     async def _load(self, mission: str, overrides):
         """(model, tree), or a RunResult (invalid: the errors; error: an internal fault)."""

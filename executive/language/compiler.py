@@ -56,6 +56,8 @@ def build_steps(node: Node):
             frames.pop()
             behaviour = BUILDERS[current.kind](current, children)
             behaviour.mission_node = current    # for errors, the log and the viewer: where it was written
+            if current.fields.get("safe_to_repeat") is False:
+                behaviour.safe_to_repeat = False    # read by a resume (executive/resume.py)
             made.append(behaviour)
             if not frames:
                 return behaviour

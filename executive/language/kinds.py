@@ -219,4 +219,13 @@ KINDS = {
         "params": Field("mapping", default={})}),
 }
 
+# Every leaf that acts on a robot may say that running it twice is harmful (a resume sends the
+# interrupted leaf again: executive/resume.py).
+SAFE_TO_REPEAT = Field("boolean", default=True,
+                       doc="false: a resume that would send this leaf again (it was running when the run stopped) "
+                           "is refused with that reason")
+for _kind in KINDS.values():
+    if _kind.category == "leaf" and ("action" in _kind.fields or "service" in _kind.fields):
+        _kind.fields["safe_to_repeat"] = SAFE_TO_REPEAT
+
 TOP_LEVEL = ["name", "description", "robot", "parameters", "poses", "blackboard", "subtrees", "tree"]

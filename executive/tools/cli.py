@@ -148,6 +148,11 @@ def cmd_run(args) -> int:
     return runner.run(args)
 
 
+def cmd_resume(args) -> int:
+    from executive.tools import runner
+    return runner.resume(args)
+
+
 def cmd_send(args) -> int:
     from executive.tools import client
     return client.send(args)
@@ -242,6 +247,17 @@ def build_parser():
     p.add_argument("--viewer", action="store_true", help="serve a live view of the run to a browser")
     add_viewer_arguments(p, control=True)
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("resume", help="continue an interrupted run here from its last checkpoint (a crash, SIGKILL, "
+                                      "Ctrl-C or a shutdown stopped it)")
+    p.add_argument("run", metavar="RUN", nargs="?", help="a run id in the log directory, or a run directory "
+                                                         "(default: the newest interrupted run)")
+    p.add_argument("--log-dir", help="where run logs are (default ~/.ros/mission_logs)")
+    p.add_argument("--sim", action="store_true", help="start simulated robots first (one process each)")
+    p.add_argument("--time-scale", type=float, help="with --sim: simulated seconds per second (default 1)")
+    p.add_argument("--sim-config", metavar="FILE", help="with --sim: YAML merged over the sim's configuration")
+    p.add_argument("--tick-rate", type=float, default=10.0, metavar="HZ")
+    p.set_defaults(func=cmd_resume)
+
     p = sub.add_parser("send", help="send a mission to a running executive and follow it")
     p.add_argument("mission", metavar="MISSION", help="a mission name the executive knows, or a mission file here "
                                                       "(its contents are sent)")

@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-from executive import dds
+from executive import dds, paths
 from executive.language.errors import MissionInvalid
 from executive.tools.cli import EXIT_INVALID
 
@@ -117,7 +117,9 @@ def run(args) -> int:
                 viewer.close()
             raise
         _print_errors(mission.warnings)
-        return _run_here(args, mission, viewer, sims)
+        from executive.language.compiler import compile_mission
+
+        return _run_here(args, lambda executive: (mission, compile_mission(mission)), viewer, sims)
     except MissionInvalid as exc:
         _print_errors(exc.errors)
         return EXIT_INVALID
@@ -165,16 +167,53 @@ def _linger(args, executive, executor, viewer, signals):
         spin_until(executor, lambda: executive.run.done, executive.get_parameter("halt_timeout").value + 1.0)
 
 
-def _run_here(args, mission, viewer=None, sims=()) -> int:
-    """Run the resolved ``mission`` on an executive node in this process, once ``sims`` (spawned,
-    starting meanwhile: importing rclpy and making the node overlap their start) serve."""
+def resume(args) -> int:
+    """``mission resume [RUN]``: continue an interrupted run (default: the newest one in the log
+    directory) here, from its last checkpoint (executive/resume.py), with the live view."""
+    from executive import resume as resuming
+    from executive.language.resolve import resolve, resolve_text
+    from executive.runlog import default_log_dir
+    from executive.tools.cli import overrides
+
+    dds.use_profile()
+    log_dir = args.log_dir or default_log_dir()
+    try:
+        run_dir = resuming.find_run(log_dir, args.run or "latest", "")
+        plan = resuming.interrupted_run(run_dir)
+    except resuming.ResumeError as exc:
+        print(f"mission resume: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    sims = []
+    try:
+        if args.sim:
+            text = plan.mission_text
+            mission = resolve_text(text, paths.missions_dir(), overrides(plan.overrides), check_interfaces=False) \
+                if text is not None else resolve(plan.mission_file, overrides(plan.overrides), check_interfaces=False)
+            sims = start_sims(robots_of(mission), args.time_scale or 1.0, args.sim_config,
+                              options=sim_options(mission))
+        args.tick_rate, args.missions_dir = getattr(args, "tick_rate", 10.0), None
+        print(f"resuming run {plan.run_id} ({plan.checkpoints} checkpoint(s); "
+              f"to run again: {', '.join(plan.again) or 'nothing running'})", flush=True)
+        return _run_here(args, lambda executive: executive.prepare_resume(str(run_dir)), sims=sims)
+    except MissionInvalid as exc:
+        _print_errors(exc.errors)
+        return EXIT_INVALID
+    finally:
+        for sim in sims:
+            sim.stop()
+
+
+def _run_here(args, prepare, viewer=None, sims=()) -> int:
+    """Run a mission on an executive node in this process, once ``sims`` (spawned, starting
+    meanwhile: importing rclpy and making the node overlap their start) serve. ``prepare(node)``
+    gives what :meth:`ExecutiveNode.start` takes as ``loaded`` (or a RunResult: not started): the
+    resolved mission compiled, or an interrupted run set back to its checkpoint."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from rclpy.signals import SignalHandlerOptions
 
     from executive import run as runs
-    from executive.language.compiler import compile_mission
     from executive.tools.live import LiveView
     from executive.node import EXIT_CODES, ExecutiveNode, spin_once
 
@@ -214,8 +253,12 @@ def _run_here(args, mission, viewer=None, sims=()) -> int:
             print(f"mission run: could not start the simulated robots: {exc}", file=sys.stderr)
             # A sim that exits at once was given bad arguments; one that never gets ready is unreachable.
             return EXIT_CODES[runs.INVALID if isinstance(exc, RuntimeError) else runs.UNREACHABLE]
-        started = executive.start(mission.file, args.param, loaded=(mission, compile_mission(mission)))
+        prepared = prepare(executive)
+        started = prepared if isinstance(prepared, runs.RunResult) else \
+            executive.start(prepared[0].file, getattr(args, "param", ()), loaded=prepared)
         if isinstance(started, runs.RunResult):
+            if started.message and not started.errors:
+                print(f"mission: {started.message}", file=sys.stderr)
             _print_errors(started.errors)
             return EXIT_CODES[runs.INVALID]
         view = LiveView()

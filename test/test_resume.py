@@ -1,0 +1,250 @@
+"""Crash-safe missions (issue #24): an executive killed (SIGKILL) or shut down (SIGTERM) at a
+hypothesis-chosen moment of a shipped mission, restarted, resumes the run from its last checkpoint.
+
+Checked on every example: the mission ends succeeded; every action leaf's goal succeeded exactly
+once over the two runs, but for the one interrupted leaf (at most twice); no goal is left on the
+sim; every goal the sim saw is in one of the two run logs; the new run names the one it resumed.
+Plus the refusals (a changed mission, a leaf not safe to repeat, a run resumed already), the
+ExecuteMission goal's ``resume`` and its result's ``resumed_from``, and at most one automatic
+resume per chain. Real processes over real DDS: a ``mission-executive`` and a ``mission-sim``.
+"""
+import json
+import pathlib
+import signal
+import time
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import scenarios
+from executive import runlog
+from executive.tools.launcher import ExecutiveProcess
+from harness import sim_status, start_sim, unique_name
+
+RESULT = scenarios.RESULT
+TIME_SCALE = 4.0
+MISSIONS = pathlib.Path(__file__).resolve().parents[1] / "missions"
+# Each shipped mission with its parameters, and about how long it runs here (wall seconds): kill
+# points are drawn over that span and a little past it.
+SHIPPED = {"patrol": (["laps=1"], 8.0), "pick_and_place": ([], 6.0)}
+
+
+@pytest.fixture(scope="module")
+def robot(ros_session):
+    process = start_sim(ros_session, unique_name("resume"), time_scale=TIME_SCALE)
+    yield process
+    assert process.stop() == 0, process.stderr()
+
+
+def sim_goals(ros, robot) -> dict:
+    """goal id -> state, over every action server of the sim."""
+    status = sim_status(ros, robot)
+    return {gid: state for server in status.values() if isinstance(server, dict) and "goals" in server
+            for gid, state in server["goals"].items()}
+
+
+def runs_in(log_dir) -> list:
+    return sorted(p for p in pathlib.Path(log_dir).iterdir() if (p / runlog.FILE_NAME).is_file())
+
+
+def executive(log_dir, namespace, **params):
+    return ExecutiveProcess({"log_dir": str(log_dir), **params}, namespace=namespace, timeout=60)
+
+
+def wait_exit(process, timeout: float = 120.0) -> int:
+    deadline = time.monotonic() + timeout
+    while process.proc.poll() is None:
+        assert time.monotonic() < deadline, f"the executive did not exit:\n{process.stderr()}"
+        time.sleep(0.05)
+    return process.proc.returncode
+
+
+def successes(events) -> Counter:
+    return Counter(e["path"] for e in events if e.get("event") == "result" and e.get("status") == "SUCCEEDED")
+
+
+# -- kill at any moment, resume -----------------------------------------------------------------
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+@given(name=st.sampled_from(sorted(SHIPPED)), how=st.sampled_from([signal.SIGKILL, signal.SIGTERM]),
+       share=st.floats(0.05, 1.1))
+def test_killed_at_any_moment_then_resumed(ros_session, robot, tmp_path_factory, name, how, share):
+    ros = ros_session
+    overrides, span = SHIPPED[name]
+    parameters = [f"robot={robot.namespace}", *overrides]
+    log_dir = tmp_path_factory.mktemp("resume_logs")
+    namespace = unique_name("crash")
+    before = set(sim_goals(ros, robot))
+    first = executive(log_dir, namespace, mission=name, mission_parameters=parameters)
+    try:
+        time.sleep(share * span)     # the moment hypothesis chose (not a wait for a condition)
+        first.proc.send_signal(how)
+        wait_exit(first, 60)
+    finally:
+        first.stop()
+    ended = [e for run in runs_in(log_dir) for e in runlog.read(run) if e.get("event") == "run_finished"]
+    second = None
+    if not ended or ended[-1]["outcome"] != "succeeded":
+        # Resumes the interrupted run; with no run yet (killed before it started), starts the mission.
+        second = executive(log_dir, namespace, mission=name, mission_parameters=parameters,
+                           resume_interrupted=True, exit_when_done=True)
+        try:
+            assert wait_exit(second) == 0, second.stderr()
+        finally:
+            second.stop()
+    runs = runs_in(log_dir)
+    events = [runlog.read(run) for run in runs]
+    assert events[-1][-1]["event"] == "run_finished" and events[-1][-1]["outcome"] == "succeeded", events[-1][-1]
+    if len(runs) == 2:
+        assert events[1][0]["resumed_from"] == runs[0].name
+        assert events[0][-1] == {**events[0][-1], "event": "resumed_as", "run_id": runs[1].name}
+    # Every action leaf's goal succeeded once over both runs; the interrupted one at most twice.
+    done = successes([e for run in events for e in run])
+    legs = {e["path"] for run in events for e in run if e.get("event") == "goal_sent"}
+    assert legs and all(done[leg] >= 1 for leg in legs), (legs, done)
+    assert sum(count - 1 for count in done.values()) <= 1, done
+    # Nothing left on the robot; every goal it saw is in one of the logs.
+    ros.spin_until(lambda: sim_status(ros, robot)["unfinished_goals"] == 0, 30, "the sim's goals to end")
+    logged = {e["goal_id"] for run in events for e in run if e.get("event") == "goal_sent"}
+    seen = set(sim_goals(ros, robot)) - before
+    assert seen <= logged, f"goals on the sim that no log accounts for: {seen - logged}"
+
+
+# -- through the action, and the refusals ------------------------------------------------------
+MISSION = """name: {name}
+tree:
+  sequence:
+    name: legs
+    children:
+      - navigate: {{name: leg one, pose: {{x: 1.0, y: 0.0}}}}
+      - navigate: {{name: leg two, pose: {{x: 6.0, y: 0.0}}{extra}}}
+      - navigate: {{name: leg three, pose: {{x: 0.0, y: 0.0}}}}
+"""
+
+
+def interrupted_run(ros, robot, log_dir, namespace, text: str):
+    """Run ``text`` as a goal and SIGTERM the executive during leg two; the goal's result."""
+    first = executive(log_dir, namespace)
+    try:
+        call = scenarios.send(ros, text, [], action=first.action_name)
+        assert call.accepted(30)
+        deadline = time.monotonic() + 60
+        while not any(e.get("event") == "goal_sent" and e["path"].endswith("leg two")
+                      for run in runs_in(log_dir) for e in runlog.read(run)):
+            assert time.monotonic() < deadline, "leg two never started"
+            time.sleep(0.05)
+        first.proc.send_signal(signal.SIGTERM)
+        _, result = call.result(60)
+        assert wait_exit(first, 60) == 0, first.stderr()
+    finally:
+        first.stop()
+    assert result.outcome_code == RESULT.OUTCOME_INTERRUPTED, scenarios.explain(result)
+    return result
+
+
+def resume_goal(ros, process, reference: str = "latest", **goal):
+    from mission_interfaces.action import ExecuteMission
+
+    call = ros.send_goal(ExecuteMission, process.action_name, ExecuteMission.Goal(resume=reference, **goal))
+    assert call.accepted(30)
+    return call.result(120)[1]
+
+
+def test_a_goal_resumes_and_its_result_names_the_run(ros, robot, tmp_path):
+    namespace = unique_name("goal_resume")
+    text = MISSION.format(name="legs", extra="").replace("tree:", f"robot: {robot.namespace}\ntree:")
+    first = interrupted_run(ros, robot, tmp_path, namespace, text)
+    second = executive(tmp_path, namespace)
+    try:
+        result = resume_goal(ros, second, "latest")
+        assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+        assert result.resumed_from == first.run_id and result.run_id != first.run_id
+        events = runlog.read(tmp_path / result.run_id)
+        # Leg one is not driven again; leg two (interrupted) is sent again, then leg three.
+        sent = [e["path"] for e in events if e.get("event") == "goal_sent"]
+        assert sent == ["legs/leg two", "legs/leg three"], sent
+        # Resumed already: a second resume of the same run is refused, with the reason.
+        again = resume_goal(ros, second, first.run_id)
+        assert again.outcome_code == RESULT.OUTCOME_INVALID and f"resumed already, as {result.run_id}" in again.message
+        # A goal names run ids only, and no mission with them.
+        for bad, goal in (("../etc", {}), (first.run_id, {"mission": "patrol"})):
+            refused = resume_goal(ros, second, bad, **goal)
+            assert refused.outcome_code == RESULT.OUTCOME_INVALID, scenarios.explain(refused)
+    finally:
+        assert second.stop() == 0, second.stderr()
+    scenarios.no_goal_left(ros, [robot])
+
+
+def test_a_changed_mission_is_refused_with_the_difference(ros, robot, tmp_path):
+    namespace = unique_name("changed")
+    missions = tmp_path / "missions"
+    missions.mkdir()
+    path = missions / "legs.yaml"
+    path.write_text(MISSION.format(name="legs", extra="").replace("tree:", f"robot: {robot.namespace}\ntree:"))
+    first = executive(tmp_path, namespace, missions_dir=str(missions))
+    try:
+        call = scenarios.send(ros, "legs", [], action=first.action_name)
+        assert call.accepted(30)
+        scenarios.wait_for_active(ros, call, "leg two")
+        first.proc.send_signal(signal.SIGTERM)
+        _, result = call.result(60)
+        wait_exit(first, 60)
+    finally:
+        first.stop()
+    path.write_text(path.read_text().replace("x: 6.0", "x: 5.0"))
+    second = executive(tmp_path, namespace, missions_dir=str(missions))
+    try:
+        refused = resume_goal(ros, second, result.run_id)
+        assert refused.outcome_code == RESULT.OUTCOME_INVALID
+        assert str(path) in refused.message and "changed since the run started, from line 7" in refused.message
+        assert "x: 6.0" in refused.message and "x: 5.0" in refused.message, refused.message
+    finally:
+        assert second.stop() == 0, second.stderr()
+
+
+def test_a_leaf_not_safe_to_repeat_stops_the_resume(ros, robot, tmp_path):
+    namespace = unique_name("unsafe")
+    text = MISSION.format(name="legs", extra=", safe_to_repeat: false").replace(
+        "tree:", f"robot: {robot.namespace}\ntree:")
+    first = interrupted_run(ros, robot, tmp_path, namespace, text)
+    second = executive(tmp_path, namespace)
+    try:
+        refused = resume_goal(ros, second, first.run_id)
+        assert refused.outcome_code == RESULT.OUTCOME_INVALID
+        assert "legs/leg two would run again" in refused.message and "safe_to_repeat: false" in refused.message
+    finally:
+        assert second.stop() == 0, second.stderr()
+
+
+def test_an_unattended_executive_resumes_a_run_at_most_once(ros, robot, tmp_path):
+    """resume_interrupted under a crash loop: the first restart resumes, the next does not."""
+    namespace = unique_name("loop")
+    text = MISSION.format(name="legs", extra="").replace("tree:", f"robot: {robot.namespace}\ntree:")
+    interrupted_run(ros, robot, tmp_path, namespace, text)
+    runs_before = runs_in(tmp_path)
+    resumed = executive(tmp_path, namespace, resume_interrupted=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(runs_in(tmp_path)) == len(runs_before):
+            assert time.monotonic() < deadline, f"no resumed run:\n{resumed.stderr()}"
+            time.sleep(0.05)
+        resumed.proc.send_signal(signal.SIGKILL)       # the crash again
+        wait_exit(resumed, 30)
+    finally:
+        resumed.stop()
+    runs = runs_in(tmp_path)
+    assert runlog.read(runs[-1])[0]["auto_resumed"] is True
+    third = executive(tmp_path, namespace, resume_interrupted=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "not resuming it again" not in third.stderr():
+            assert time.monotonic() < deadline, third.stderr()
+            time.sleep(0.05)
+        assert runs_in(tmp_path) == runs, "a run resumed at start was resumed again at start"
+        result = resume_goal(ros, third, runs[-1].name)       # by hand it still resumes
+        assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
+        assert result.resumed_from == runs[-1].name
+    finally:
+        assert third.stop() == 0, third.stderr()
+    scenarios.no_goal_left(ros, [robot])
