@@ -11,7 +11,7 @@ import time
 from bench import common
 
 BENCHES = ["tick_cost", "action_overhead", "shapes", "fleet", "idle", "cancel_latency", "fan_out", "startup", "soak",
-           "viewer_latency", "server_loss"]
+           "viewer_latency", "server_loss", "checkpoint"]
 
 
 def header(busy: bool) -> str:

@@ -8,6 +8,9 @@ name=value overrides for that mission), sim (start sim.launch.py first), robots 
 many as the mission's robot parameters need, i.e. 1, or 2 for multi_robot_patrol), time_scale
 (with sim), tick_rate, goal_policy, log_dir, missions_dir, viewer and viewer_port (the browser
 viewer on 127.0.0.1). With a mission and exit_when_done:=true the launch ends when the mission does.
+For unattended robots, respawn:=true restarts the executive when it dies (after respawn_delay s) and
+resume_interrupted:=true makes a started executive resume the run it was running when it died
+(once per run: a crash loop does not resume forever); respawn and exit_when_done exclude each other.
 Bad arguments stop the launch with one clear error before any process starts.
 """
 import os
@@ -23,7 +26,7 @@ from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
 
 from executive import dds
-from executive.tools.launch_arguments import boolean, checked, positive
+from executive.tools.launch_arguments import LaunchArgumentError, boolean, checked, positive
 
 FILE = "mission.launch.py"
 TWO_ROBOT_MISSIONS = ("multi_robot_patrol",)
@@ -47,6 +50,13 @@ def _actions(context):
     sim = checked(FILE, "sim", get("sim"), boolean, "true or false")
     exit_when_done = checked(FILE, "exit_when_done", get("exit_when_done"), boolean, "true or false") and bool(mission)
     viewer = checked(FILE, "viewer", get("viewer"), boolean, "true or false")
+    resume_interrupted = checked(FILE, "resume_interrupted", get("resume_interrupted"), boolean, "true or false")
+    respawn = checked(FILE, "respawn", get("respawn"), boolean, "true or false")
+    respawn_delay = checked(FILE, "respawn_delay", get("respawn_delay"), float, "a number of seconds >= 0",
+                            lambda v: 0 <= v <= 3600)
+    if respawn and exit_when_done:
+        raise LaunchArgumentError(f"{FILE}: respawn:=true and exit_when_done:=true exclude each other (the first "
+                                  "restarts the executive when it exits, the second ends the launch then)")
     viewer_port = checked(FILE, "viewer_port", get("viewer_port"), int, "a port number (0: any free one)",
                           lambda v: 0 <= v <= 65535)
     # The package's Fast DDS profile, as `mission run` gives its children (executive/dds): a 3 s
@@ -63,11 +73,11 @@ def _actions(context):
     overrides = [p.strip() for p in get("parameters").split(",") if p.strip()]
     parameters = {"tick_rate": tick_rate, "goal_policy": goal_policy, "log_dir": get("log_dir"), "halt_timeout": halt_timeout,
                   "missions_dir": get("missions_dir"), "mission": mission, "exit_when_done": exit_when_done,
-                  "viewer": viewer, "viewer_port": viewer_port}
+                  "viewer": viewer, "viewer_port": viewer_port, "resume_interrupted": resume_interrupted}
     if overrides:
         parameters["mission_parameters"] = overrides
     executive = Node(package="mission_executive", executable="mission-executive", name="mission_executive",
-                     parameters=[parameters], output="screen",
+                     parameters=[parameters], output="screen", respawn=respawn, respawn_delay=respawn_delay,
                      sigterm_timeout=str(halt_timeout + SHUTDOWN_MARGIN), sigkill_timeout=str(halt_timeout + SHUTDOWN_MARGIN))
     actions.append(executive)
     if exit_when_done:
@@ -92,6 +102,10 @@ def generate_launch_description():
         DeclareLaunchArgument("exit_when_done", default_value="false",
                               description="with a mission: end the launch when it ends"),
         DeclareLaunchArgument("viewer", default_value="false", description="serve the browser viewer on 127.0.0.1"),
+        DeclareLaunchArgument("resume_interrupted", default_value="false",
+                              description="at start, resume the run an earlier executive left interrupted"),
+        DeclareLaunchArgument("respawn", default_value="false", description="restart the executive when it dies"),
+        DeclareLaunchArgument("respawn_delay", default_value="2.0", description="with respawn: seconds before"),
         DeclareLaunchArgument("viewer_port", default_value="8765", description="the viewer's port (0: any free one)"),
         OpaqueFunction(function=_actions),
     ])

@@ -513,7 +513,10 @@ def test_a_log_directory_deleted_mid_run_is_made_again(ros_session, sim, tmp_pat
         call = scenarios.send(ros_session, "patrol", [f"robot={sim.namespace}", "laps=1"], action=process.action_name)
         assert call.accepted(30)
         scenarios.wait_for_active(ros_session, call, "drive to north")
-        shutil.rmtree(tmp_path / "logs")
+        # Moved aside, then removed: rmtree alone races with the run, which makes the directory
+        # again at its next write while rmtree is still emptying it ("Directory not empty").
+        (tmp_path / "logs").rename(tmp_path / "gone")
+        shutil.rmtree(tmp_path / "gone")
         status, result = call.result(120)
         assert result.outcome_code == RESULT.OUTCOME_SUCCEEDED, scenarios.explain(result)
         assert "run log incomplete" in result.message and "deleted" in result.message, result.message
