@@ -176,6 +176,9 @@ def test_a_goal_resumes_and_its_result_names_the_run(ros, robot, tmp_path):
         # Leg one is not driven again; leg two (interrupted) is sent again, then leg three.
         sent = [e["path"] for e in events if e.get("event") == "goal_sent"]
         assert sent == ["legs/leg two", "legs/leg three"], sent
+        from executive.tools.report import report
+        assert f"resumes run {first.run_id}" in report(events)
+        assert f"resumed as run {result.run_id}" in report(runlog.read(tmp_path / first.run_id))
         # Resumed already: a second resume of the same run is refused, with the reason.
         again = resume_goal(ros, second, first.run_id)
         assert again.outcome_code == RESULT.OUTCOME_INVALID and f"resumed already, as {result.run_id}" in again.message

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 
 from executive import runlog
 
-QUIET = {"feedback", "blackboard"}      # summarised elsewhere (results count feedback), not listed
+QUIET = {"feedback", "blackboard", "checkpoint"}   # summarised elsewhere (results count feedback), not listed
 FINISHED = ("SUCCESS", "FAILURE", "HALTED", "SKIPPED")
 SKIP_FIELDS = {"t", "wall", "event", "path", "kind", "leaf", "previous", "feedback", "tree", "summary", "status",
                "failure"}
@@ -212,6 +212,9 @@ def summary(events, failures: bool = False, leaf: str = "") -> dict:
     return dict(
         mission=start.get("mission", "?"), run_id=start.get("run_id", "?"), started=start.get("wall"),
         parameters=start.get("parameters") or {}, seconds=round(duration, 4),
+        resumed_from=start.get("resumed_from") or "",
+        resumed_as=next((e["run_id"] for e in events if e["event"] == "resumed_as"), ""),
+        checkpoints=sum(e["event"] == "checkpoint" for e in events),
         outcome=None if finish is None else {k: finish.get(k) for k in ("outcome", "message", "failed_behavior",
                                                                          "failure", "failures") if k in finish},
         counts=dict(leaves=len(times), attempts=attempts, failed=sum(t.failed for t in times.values()),
@@ -233,6 +236,8 @@ def report(events, failures: bool = False, leaf: str = "") -> str:
     lines = [f"mission {data['mission']}  run {data['run_id']}  started {when}"]
     if data["parameters"]:
         lines.append("parameters: " + ", ".join(f"{k}={v}" for k, v in data["parameters"].items()))
+    if data["resumed_from"]:
+        lines.append(f"resumes run {data['resumed_from']} (from its last checkpoint)")
     outcome = data["outcome"]
     if outcome is None:
         lines.append(f"outcome: unknown - the log ends after {data['seconds']:.3f} s without run_finished")
@@ -240,6 +245,8 @@ def report(events, failures: bool = False, leaf: str = "") -> str:
         said = outcome.get("message") and outcome["message"] != f"mission {outcome['outcome']}"
         lines.append(f"outcome: {outcome['outcome']} after {data['seconds']:.3f} s"
                      + (f" - {outcome['message']}" if said else ""))
+        if data["resumed_as"]:
+            lines.append(f"resumed as run {data['resumed_as']} ({data['checkpoints']} checkpoints)")
         if outcome.get("failed_behavior"):
             lines.append(f"root cause: {outcome['failed_behavior']}")
         for option in outcome.get("failures") or []:
