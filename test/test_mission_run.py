@@ -1,5 +1,6 @@
 """``mission run`` as a user runs it: a process that starts simulated robots, runs the mission with a
 live view, and exits with a code that says how it went; Ctrl-C cancels cleanly."""
+import collections
 import os
 import pathlib
 import queue
@@ -130,3 +131,29 @@ def test_sigkill_of_mission_run_takes_its_sims_with_it(tmp_path):
     while sim_pids() & ours:
         assert time.monotonic() < deadline, f"simulated robots {sim_pids() & ours} outlived a SIGKILLed mission run"
         time.sleep(0.1)
+
+
+def test_ctrl_c_then_mission_resume_goes_on_from_the_checkpoint(tmp_path):
+    """Ctrl-C of ``mission run`` leaves the run interrupted; ``mission resume --sim`` continues it:
+    the legs finished before are not driven again, and a second resume finds nothing to resume."""
+    proc = patrol_driving(tmp_path)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130, proc.stderr.read()
+    first = only_run_dir(tmp_path)
+    before = [e["path"] for e in runlog.read(first) if e["event"] == "result" and e["status"] == "SUCCEEDED"]
+    done = subprocess.run([str(BIN / "mission"), "resume", "--sim", "--time-scale", "8", "--log-dir", str(tmp_path)],
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"resuming run {first.name}" in done.stdout and "mission patrol succeeded" in done.stdout
+    second = next(p for p in pathlib.Path(tmp_path).iterdir() if p != first)
+    events = runlog.read(second)
+    assert events[0]["resumed_from"] == first.name
+    # Two laps: every leg succeeded twice over both runs (the dock once), but the interrupted one.
+    done = collections.Counter(before + [e["path"] for e in events if e["event"] == "result"
+                                         and e["status"] == "SUCCEEDED"])
+    expected = {path: 1 if "return to dock" in path else 2 for path in done}
+    assert all(done[p] >= expected[p] for p in done) and sum(done[p] - expected[p] for p in done) <= 1, done
+    assert runlog.read(first)[-1] == {**runlog.read(first)[-1], "event": "resumed_as", "run_id": second.name}
+    nothing = subprocess.run([str(BIN / "mission"), "resume", "--log-dir", str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+    assert nothing.returncode == 2 and "no interrupted run" in nothing.stderr, nothing.stderr

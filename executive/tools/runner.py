@@ -79,53 +79,62 @@ def check_log_dir(log_dir) -> str:
 
 
 def run(args) -> int:
-    from executive.language.resolve import resolve
-    from executive.tools.cli import mission_file, overrides
-
     dds.use_profile()
+    return _guarded(lambda sims: _run(args, sims))
+
+
+def _guarded(body) -> int:
+    """``body(sims)``, which appends the sims it starts to ``sims``: a MissionInvalid is printed
+    (exit code 2) and the sims are stopped, whatever happened."""
     sims = []
     try:
-        path = mission_file(args.mission, args.missions_dir)
-        # Everything but the leaves' interfaces first: that is enough to know the robots, and
-        # their sims then start while this process imports the message packages and rclpy.
-        mission = resolve(path, overrides(args.param), check_interfaces=False)
-        problem = check_log_dir(args.log_dir)
-        if problem:         # before anything starts: a run without its log would lose what happened
-            print(f"mission run: {problem} (choose another with --log-dir)", file=sys.stderr)
-            return EXIT_INVALID
-        if args.sim and args.sim_config:
-            from sim.config import ConfigError, load_config
-
-            try:
-                load_config(args.sim_config)     # every mistake now, before any robot starts
-            except ConfigError as exc:
-                print(exc, file=sys.stderr)
-                return EXIT_INVALID
-        viewer = None
-        if getattr(args, "viewer", False):
-            viewer = open_viewer(args)      # before the sims: a taken port fails fast
-            if viewer is None:
-                return EXIT_INVALID
-        if args.sim:
-            namespaces = [] if args.robots else robots_of(mission)
-            sims = start_sims(namespaces, args.time_scale or 1.0, args.sim_config, fleet=args.robots,
-                              options=sim_options(mission))
-        try:
-            mission = resolve(path, overrides(args.param))
-        except MissionInvalid:
-            if viewer is not None:
-                viewer.close()
-            raise
-        _print_errors(mission.warnings)
-        from executive.language.compiler import compile_mission
-
-        return _run_here(args, lambda executive: (mission, compile_mission(mission)), viewer, sims)
+        return body(sims)
     except MissionInvalid as exc:
         _print_errors(exc.errors)
         return EXIT_INVALID
     finally:
         for sim in sims:
             sim.stop()
+
+
+def _run(args, sims) -> int:
+    from executive.language.compiler import compile_mission
+    from executive.language.resolve import resolve
+    from executive.tools.cli import mission_file, overrides
+
+    path = mission_file(args.mission, args.missions_dir)
+    # Everything but the leaves' interfaces first: that is enough to know the robots, and
+    # their sims then start while this process imports the message packages and rclpy.
+    mission = resolve(path, overrides(args.param), check_interfaces=False)
+    problem = check_log_dir(args.log_dir)
+    if problem:         # before anything starts: a run without its log would lose what happened
+        print(f"mission run: {problem} (choose another with --log-dir)", file=sys.stderr)
+        return EXIT_INVALID
+    if args.sim and args.sim_config:
+        from sim.config import ConfigError, load_config
+
+        try:
+            load_config(args.sim_config)     # every mistake now, before any robot starts
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_INVALID
+    viewer = None
+    if getattr(args, "viewer", False):
+        viewer = open_viewer(args)      # before the sims: a taken port fails fast
+        if viewer is None:
+            return EXIT_INVALID
+    if args.sim:
+        namespaces = [] if args.robots else robots_of(mission)
+        sims.extend(start_sims(namespaces, args.time_scale or 1.0, args.sim_config, fleet=args.robots,
+                               options=sim_options(mission)))
+    try:
+        mission = resolve(path, overrides(args.param))
+    except MissionInvalid:
+        if viewer is not None:
+            viewer.close()
+        raise
+    _print_errors(mission.warnings)
+    return _run_here(args, lambda executive: (mission, compile_mission(mission)), viewer, sims)
 
 
 def open_viewer(args):
@@ -171,9 +180,7 @@ def resume(args) -> int:
     """``mission resume [RUN]``: continue an interrupted run (default: the newest one in the log
     directory) here, from its last checkpoint (executive/resume.py), with the live view."""
     from executive import resume as resuming
-    from executive.language.resolve import resolve, resolve_text
     from executive.runlog import default_log_dir
-    from executive.tools.cli import overrides
 
     dds.use_profile()
     log_dir = args.log_dir or default_log_dir()
@@ -183,24 +190,23 @@ def resume(args) -> int:
     except resuming.ResumeError as exc:
         print(f"mission resume: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    sims = []
-    try:
-        if args.sim:
-            text = plan.mission_text
-            mission = resolve_text(text, paths.missions_dir(), overrides(plan.overrides), check_interfaces=False) \
-                if text is not None else resolve(plan.mission_file, overrides(plan.overrides), check_interfaces=False)
-            sims = start_sims(robots_of(mission), args.time_scale or 1.0, args.sim_config,
-                              options=sim_options(mission))
-        args.tick_rate, args.missions_dir = getattr(args, "tick_rate", 10.0), None
-        print(f"resuming run {plan.run_id} ({plan.checkpoints} checkpoint(s); "
-              f"to run again: {', '.join(plan.again) or 'nothing running'})", flush=True)
-        return _run_here(args, lambda executive: executive.prepare_resume(str(run_dir)), sims=sims)
-    except MissionInvalid as exc:
-        _print_errors(exc.errors)
-        return EXIT_INVALID
-    finally:
-        for sim in sims:
-            sim.stop()
+    return _guarded(lambda sims: _resume(args, run_dir, plan, sims))
+
+
+def _resume(args, run_dir, plan, sims) -> int:
+    from executive.language.resolve import resolve, resolve_text
+    from executive.tools.cli import overrides
+
+    if args.sim:
+        text = plan.mission_text
+        mission = resolve_text(text, paths.missions_dir(), overrides(plan.overrides), check_interfaces=False) \
+            if text is not None else resolve(plan.mission_file, overrides(plan.overrides), check_interfaces=False)
+        sims.extend(start_sims(robots_of(mission), args.time_scale or 1.0, args.sim_config,
+                               options=sim_options(mission)))
+    args.missions_dir = None
+    print(f"resuming run {plan.run_id} ({plan.checkpoints} checkpoint(s); "
+          f"to run again: {', '.join(plan.again) or 'nothing running'})", flush=True)
+    return _run_here(args, lambda executive: executive.prepare_resume(str(run_dir)), sims=sims)
 
 
 def _run_here(args, prepare, viewer=None, sims=()) -> int:
