@@ -28,6 +28,7 @@ import time
 import traceback
 
 import py_trees
+from py_trees.common import Status
 import rclpy
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import NameValidationException
@@ -346,6 +347,10 @@ class ExecutiveNode(Node):
             previous.shutdown()
         py_trees.blackboard.Blackboard.storage.clear()   # a run starts from its own blackboard only
         self.tree.insert_subtree(run.root, self.tree.root.id, 0)
+        if run.root.status == Status.RUNNING:
+            # A resumed tree, set back to its checkpoint: ticked through the long-lived root (the
+            # py_trees_ros path), a root that is not RUNNING would stop its child first and undo that.
+            self.tree.root.status, self.tree.root.current_child = Status.RUNNING, run.root
 
     def halt(self, reason: str, outcome: str = runs.CANCELED) -> bool:
         """Stop the running mission (cancel, preempt, shutdown); it ends once its goals have."""

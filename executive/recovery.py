@@ -30,8 +30,10 @@ ENDING_EVENTS = ("result", "goal_rejected", "goal_lost")
 TERMINAL = (GoalStatus.STATUS_SUCCEEDED, GoalStatus.STATUS_ABORTED, GoalStatus.STATUS_CANCELED)
 
 
-def _first_and_last(path):
-    """(first event, last event) of a run log, or (None, None) when unreadable."""
+def _first_and_finished(path):
+    """(first event, whether the log has ``run_finished``) of a run log, or (None, False) when
+    unreadable. Only the log's last 64 KB are read for the end: ``run_finished`` is followed by few
+    lines (a late ``cancel_requested``, ``resumed_as``)."""
     try:
         with open(path, "rb") as f:
             first = f.readline()
@@ -39,9 +41,16 @@ def _first_and_last(path):
             size = f.tell()
             f.seek(max(0, size - 65536))
             tail = f.read().splitlines()
-        return json.loads(first), json.loads(tail[-1]) if tail else None
+        return json.loads(first), any(_event_of(line) == "run_finished" for line in tail if b"run_finished" in line)
     except (OSError, ValueError, IndexError):
-        return None, None
+        return None, False
+
+
+def _event_of(line: bytes) -> str:
+    try:
+        return json.loads(line).get("event", "")
+    except (ValueError, AttributeError):     # a line cut short by a kill, or the tail's cut first line
+        return ""
 
 
 def unfinished_runs(log_dir, node_name: str) -> list:
@@ -56,10 +65,8 @@ def unfinished_runs(log_dir, node_name: str) -> list:
         path = os.path.join(entry.path, runlog.FILE_NAME)
         if not entry.is_dir() or not os.path.isfile(path):
             continue
-        first, last = _first_and_last(path)
-        if not first or first.get("event") != "run_started" or first.get("node") != node_name:
-            continue
-        if last is not None and last.get("event") == "run_finished":
+        first, finished = _first_and_finished(path)
+        if not first or first.get("event") != "run_started" or first.get("node") != node_name or finished:
             continue
         if not is_alive(first.get("process") or {}):
             found.append(entry.path)

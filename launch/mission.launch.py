@@ -52,8 +52,10 @@ def _actions(context):
     viewer = checked(FILE, "viewer", get("viewer"), boolean, "true or false")
     resume_interrupted = checked(FILE, "resume_interrupted", get("resume_interrupted"), boolean, "true or false")
     respawn = checked(FILE, "respawn", get("respawn"), boolean, "true or false")
-    respawn_delay = checked(FILE, "respawn_delay", get("respawn_delay"), float, "a number of seconds >= 0",
+    respawn_delay = checked(FILE, "respawn_delay", get("respawn_delay"), float, "a number of seconds from 0 to 3600",
                             lambda v: 0 <= v <= 3600)
+    respawn_max_retries = checked(FILE, "respawn_max_retries", get("respawn_max_retries"), int,
+                                  "an integer >= -1 (-1: no limit)", lambda v: v >= -1)
     if respawn and exit_when_done:
         raise LaunchArgumentError(f"{FILE}: respawn:=true and exit_when_done:=true exclude each other (the first "
                                   "restarts the executive when it exits, the second ends the launch then)")
@@ -78,6 +80,8 @@ def _actions(context):
         parameters["mission_parameters"] = overrides
     executive = Node(package="mission_executive", executable="mission-executive", name="mission_executive",
                      parameters=[parameters], output="screen", respawn=respawn, respawn_delay=respawn_delay,
+                     # Only when limited: launch releases older than respawn_max_retries do not take it.
+                     **({"respawn_max_retries": respawn_max_retries} if respawn_max_retries >= 0 else {}),
                      sigterm_timeout=str(halt_timeout + SHUTDOWN_MARGIN), sigkill_timeout=str(halt_timeout + SHUTDOWN_MARGIN))
     actions.append(executive)
     if exit_when_done:
@@ -106,6 +110,9 @@ def generate_launch_description():
                               description="at start, resume the run an earlier executive left interrupted"),
         DeclareLaunchArgument("respawn", default_value="false", description="restart the executive when it dies"),
         DeclareLaunchArgument("respawn_delay", default_value="2.0", description="with respawn: seconds before"),
+        DeclareLaunchArgument("respawn_max_retries", default_value="-1",
+                              description="with respawn: restarts at most (-1: no limit; a mission that cannot "
+                                          "load makes the executive exit 2 at each start)"),
         DeclareLaunchArgument("viewer_port", default_value="8765", description="the viewer's port (0: any free one)"),
         OpaqueFunction(function=_actions),
     ])

@@ -11,6 +11,7 @@ resume per chain. Real processes over real DDS: a ``mission-executive`` and a ``
 import json
 import pathlib
 import signal
+import socket
 import time
 from collections import Counter
 
@@ -264,3 +265,91 @@ def test_an_unattended_executive_resumes_a_run_at_most_once(ros, robot, tmp_path
     finally:
         assert third.stop() == 0, third.stderr()
     scenarios.no_goal_left(ros, [robot])
+
+
+# -- in this process: both ways the host ticks, and the sweep ----------------------------------
+STEPS = """name: steps
+tree:
+  sequence:
+    name: steps
+    children:
+      - set: {name: first, key: first, value: 1}
+      - wait: {name: short, seconds: 0.2}
+      - set: {name: second, key: second, value: 2}
+      - wait: {name: long, seconds: 30.0}
+      - set: {name: third, key: third, value: 3}
+"""
+
+
+def shown(run, path: str) -> str:
+    return run.shown_status(next(b for b in run.behaviours if run.paths[b.id] == path))
+
+
+@pytest.mark.parametrize("through_tree", [False, True], ids=["run.tick", "tree.tick"])
+def test_the_host_ticks_a_resumed_tree_from_its_checkpoint(ros_session, tmp_path, through_tree):
+    """Ticked as the run itself (py_trees alone) or through the executive's long-lived root (the
+    py_trees_ros path, forced here with py_trees' own BehaviourTree): the restored tree goes on
+    from its checkpoint; a root that reset its child on the first tick would redo every step."""
+    import py_trees
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    from executive import run as runs
+    from executive import snapshots
+    from executive.node import ExecutiveNode, spin_until
+
+    mission = tmp_path / "steps.yaml"
+    mission.write_text(STEPS)
+
+    def host():
+        node = ExecutiveNode("steps_host", serve=False, context=ros_session.context,
+                             parameter_overrides=[Parameter("log_dir", value=str(tmp_path / "logs"))])
+        if through_tree:        # as the node does when py_trees_ros is installed
+            node._tree_visitors, node._observer = True, snapshots.RunObserver()
+            node.tree.visitors.append(node._observer)
+        executor = SingleThreadedExecutor(context=ros_session.context)
+        executor.add_node(node)
+        return node, executor
+
+    node, executor = host()
+    try:
+        first = node.start(str(mission))
+        assert spin_until(executor, lambda: shown(first, "steps/long") == "RUNNING", 30)
+        node.halt("shutting down", runs.INTERRUPTED)
+        assert spin_until(executor, lambda: first.done, 30) and first.result.outcome == runs.INTERRUPTED
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+    node, executor = host()      # a new executive, as after a restart
+    try:
+        prepared = node.prepare_resume(first.run_id)
+        assert not isinstance(prepared, runs.RunResult), prepared
+        second = node.start("", loaded=prepared)
+        assert spin_until(executor, lambda: shown(second, "steps/long") == "RUNNING", 30)
+        events = runlog.read(second.log.path)
+        started = [e["path"] for e in events if e["event"] == "status" and e["status"] == "RUNNING" and e["leaf"]]
+        assert started == ["steps/long"], started      # first, short and second are not done again
+        assert py_trees.blackboard.Blackboard.get("/second") == 2     # the blackboard as it was
+        node.halt("done with the test")
+        spin_until(executor, lambda: second.done, 30)
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+
+
+def test_a_resumed_run_is_not_swept_again(tmp_path):
+    """A run closed as interrupted and then resumed (``resumed_as`` after ``run_finished``) is
+    finished for the orphan sweep: its goals are not cancelled again, no second run_finished."""
+    from executive import recovery
+
+    run = tmp_path / "20261130-000000_x_abcdef"
+    run.mkdir()
+    gone = {"host": socket.gethostname(), "boot_id": "an earlier boot", "pid": 1, "process_start": "0"}
+    lines = [{"t": 0, "event": "run_started", "node": "/n", "process": gone},
+             {"t": 1, "event": "run_finished", "outcome": "interrupted"},
+             {"t": 2, "event": "resumed_as", "run_id": "next"}]
+    (run / runlog.FILE_NAME).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert recovery.unfinished_runs(tmp_path, "/n") == []
+    lines = lines[:1]       # never finished, its process gone: swept
+    (run / runlog.FILE_NAME).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert recovery.unfinished_runs(tmp_path, "/n") == [str(run)]
