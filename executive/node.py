@@ -196,21 +196,21 @@ class ExecutiveNode(Node):
         any file; a goal's mission loads through executive/loading.py instead (roots only, limits).
         The model is kept by content (executive/language/cache.py); the tree is new each time."""
         overrides = tuple(overrides)
+        roots = paths.mission_roots(self._param("missions_dir"), self._param("mission_path"))
         if is_mission_text(mission):
-            root = paths.mission_roots(self._param("missions_dir"))[0]
-            model = self.mission_cache.get(("text", mission, str(root), overrides),
-                                       lambda: resolve_text(mission, root, parse_overrides(overrides)))
+            model = self.mission_cache.get(("text", mission, str(roots[0]), overrides),
+                                       lambda: resolve_text(mission, roots[0], parse_overrides(overrides), roots=roots))
         else:
             path = self.find(mission)
             model = self.mission_cache.get(("file", str(path), overrides),
-                                       lambda: resolve(path, parse_overrides(overrides)))
+                                       lambda: resolve(path, parse_overrides(overrides), roots=roots))
         return model, compile_mission(model)
 
     def find(self, mission: str) -> pathlib.Path:
-        path = paths.find_mission(mission, self._param("missions_dir"))
+        path = paths.find_mission(mission, self._param("missions_dir"), path=self._param("mission_path"))
         if path.is_file():
             return path
-        searched = ", ".join(str(d) for d in paths.mission_roots(self._param("missions_dir")))
+        searched = ", ".join(str(d) for d in paths.mission_roots(self._param("missions_dir"), self._param("mission_path")))
         raise MissionInvalid([MissionError("<goal>", 0, 0, "mission", f"no mission named {mission!r}",
                                            f"looked in {searched}")])
 
