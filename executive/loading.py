@@ -112,7 +112,7 @@ def resolve_goal(mission: str, overrides, roots, limits: Limits, deadline: float
     overrides = tuple(overrides)
 
     def resolver(root):
-        return Resolver(root, max_nodes=limits.max_nodes, deadline=deadline)
+        return Resolver(root, max_nodes=limits.max_nodes, deadline=deadline, roots=roots)
     if is_mission_text(mission):
         root = roots[0]
         key = ("text", mission, str(root), overrides)

@@ -41,6 +41,9 @@ PARAMETERS = {
     # where missions are read from, where logs go
     "missions_dir": Spec("", "directory searched for missions by name before the package's own (goals may name "
                              "missions in these two only)", start_only=True),
+    "mission_path": Spec("", "more directories of missions and mission libraries, separated by ':' (searched after "
+                             "missions_dir, before the package's own; the MISSION_PATH environment variable's "
+                             "come next)", start_only=True),
     "log_dir": Spec("", "where run logs go (default $ROS_HOME/mission_logs)", start_only=True),
     # behaviour while running
     "tick_rate": Spec(10.0, "ticks per second while a mission runs (results and feedback also wake the tree)",

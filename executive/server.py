@@ -196,7 +196,8 @@ class MissionServer:
         """(model, tree), or a RunResult (invalid: the errors; error: an internal fault)."""
         limits = self.limits
         deadline = time.monotonic() + limits.load_timeout
-        roots = paths.mission_roots(self.executive.get_parameter("missions_dir").value)
+        roots = paths.mission_roots(self.executive.get_parameter("missions_dir").value,
+                                   self.executive.get_parameter("mission_path").value)
         answer = self._worker.submit(deadline, loading.resolve_goal, mission, overrides, roots, limits, deadline,
                                      self.executive.mission_cache)
         timer = self.executive.create_timer(limits.load_timeout, lambda: answer.done() or answer.set_result(None))

@@ -151,6 +151,22 @@ else
   skip "mission_executive"
 fi
 
+# -- 5b. The venv's ament index, as colcon would make it (--symlink-install) ---------------------
+# <venv>/share/ament_index/resource_index/packages/<name> says the venv holds the package; its share
+# directory links to the sources, so `package://mission_executive/missions/common.yaml` resolves on
+# a fresh machine and edits need no reinstall (executive/paths.py reads the index).
+register_package() {   # NAME SOURCE_DIR ITEM...: share/NAME/ITEM -> SOURCE_DIR/ITEM
+  local name="$1" source="$2" item; shift 2
+  mkdir -p "$VENV/share/ament_index/resource_index/packages" "$VENV/share/$name"
+  : > "$VENV/share/ament_index/resource_index/packages/$name"
+  for item in "$@"; do
+    rm -rf "${VENV:?}/share/$name/$item"
+    ln -s "$source/$item" "$VENV/share/$name/$item"
+  done
+}
+register_package mission_executive "$ROOT" missions launch package.xml
+echo "[setup] ament index: mission_executive registered in .venv$SUFFIX"
+
 # -- 6. Test tools (make test only) ------------------------------------------------------------
 if [ "$TARGET" = test ]; then
   key=$(hash_of requirements/dev.txt "$STAMPS/pip")

@@ -19,6 +19,8 @@ class MissionError:
     hint: str = ""
     severity: str = ERROR
     keys: tuple = field(default=(), repr=False, compare=False)   # the key path as keys and indexes
+    # The subtree and include references that led here, innermost first: 'file:line:col: include x'
+    included_from: tuple = field(default=(), compare=False)
 
     @property
     def is_warning(self) -> bool:
@@ -28,7 +30,8 @@ class MissionError:
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         message = f"warning: {self.message}" if self.is_warning else self.message
         text = f"{where}: {self.path}: {message}" if self.path else f"{where}: {message}"
-        return f"{text} ({self.hint})" if self.hint else text
+        text = f"{text} ({self.hint})" if self.hint else text
+        return "".join([text, *(f"\n  from {call}" for call in self.included_from)])
 
 
 class MissionInvalid(Exception):

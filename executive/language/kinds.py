@@ -15,7 +15,8 @@ from behaviors import failures
 REASONS = list(failures.REASONS)     # the one table (behaviors/failures.py); no ROS is imported with it
 DIALECTS = ["yaml", "btcpp"]
 HOUR, DAY, MANY = 3600.0, 86400.0, 1_000_000
-PARAMETER_TYPES = {"float": (int, float), "int": (int,), "string": (str,), "bool": (bool,)}
+# A pose parameter is a pose name (of the poses where its value is written) or {x, y, yaw, frame}.
+PARAMETER_TYPES = {"float": (int, float), "int": (int,), "string": (str,), "bool": (bool,), "pose": (str, dict)}
 
 
 @dataclass
@@ -214,7 +215,9 @@ KINDS = {
     "subtree": Kind("reference", "use a subtree defined under subtrees: in this file", {
         "use": Field("string", required=True), "params": Field("mapping", default={})}),
     "include": Kind("reference", "use a subtree from another mission file", {
-        "file": Field("string", required=True, doc="path relative to this file"),
+        "file": Field("string", required=True,
+                      doc="a path relative to this file, else to each mission root (the search path), or "
+                          "package://<package>/missions/<file> of an installed package"),
         "subtree": Field("string", doc="a subtree of that file; its tree: when omitted"),
         "params": Field("mapping", default={})}),
 }

@@ -15,6 +15,7 @@ import pathlib
 import re
 import time
 
+from executive import paths
 from executive.language import btcpp, loader, names, schema, typecheck
 from executive.language.errors import (WARNING, MissionError, MissionInvalid, did_you_mean, format_path,
                                        in_order)
@@ -35,8 +36,9 @@ FAILURE_RECORD = typecheck.Record("failure", {"reason": typecheck.TEXT, "message
 
 
 def parse_overrides(pairs) -> dict:
-    """['speed=0.4', 'target=dock'] -> {'speed': 0.4, 'target': 'dock'}: values are YAML scalars,
-    read safely (no tags that build objects). Raises MissionInvalid naming each bad ``-p``: file
+    """['speed=0.4', 'target=dock'] -> {'speed': 0.4, 'target': 'dock'}: values are YAML scalars
+    or, for a pose parameter, a mapping ('where={x: 1, y: 2}'), read safely (no tags that build
+    objects). Raises MissionInvalid naming each bad ``-p``: file
     ``<parameters>``, line = its place among the -p options, column within it, path the option."""
     out, errors = {}, []
     for number, pair in enumerate(pairs, 1):
@@ -59,8 +61,9 @@ def parse_overrides(pairs) -> dict:
             bad(f"the value is not YAML: {error.message.removeprefix('not valid YAML: ')}",
                 at_value + max(error.column - 1, 0), "quote a string: -p 'name=\"text\"'")
             continue
-        if isinstance(value, (dict, list)) or value is None and text.strip() not in ("null", "~"):
-            bad(f"a parameter is a number, text or true/false, not {type(value).__name__}", at_value)
+        if isinstance(value, list) or value is None and text.strip() not in ("null", "~"):
+            bad(f"a parameter is a number, text, true/false or a pose {{x, y, yaw, frame}}, "
+                f"not {type(value).__name__}", at_value)
             continue
         if isinstance(value, float) and not math.isfinite(value):
             bad(f"{text.strip()} is not a finite number", at_value)
@@ -90,11 +93,12 @@ def _raw(doc, path):
 class _Scope:
     """Where a node is written and what its references mean there."""
 
-    def __init__(self, file, doc, params, robot, stack, origin=None):
+    def __init__(self, file, doc, params, robot, stack, origin=None, calls=()):
         self.file, self.doc, self.params, self.robot = file, doc, params, robot
         self.poses = _mapping(doc.get("poses"))
         self.subtrees = _mapping(doc.get("subtrees"))
         self.stack, self.origin = stack, origin
+        self.calls = calls      # the references that led here, innermost first ('file:line:col: include x')
 
 
 class Resolver:
@@ -103,10 +107,15 @@ class Resolver:
     start that way first. ``max_nodes`` and ``deadline`` (``time.monotonic()`` seconds) bound the
     work: subtrees and includes expand once per use, so a few lines can stand for millions of
     behaviours; past either bound resolution stops with one error. Resolving makes no py_trees
-    behaviour, so it may run on a thread of its own (executive/loading.py)."""
+    behaviour, so it may run on a thread of its own (executive/loading.py).
 
-    def __init__(self, missions_root=None, check_interfaces=True, max_nodes=None, deadline=None):
+    ``roots``: the mission roots includes may read files in (:func:`executive.paths.mission_roots`;
+    default: the search path of ``MISSION_PATH`` and the package's missions), after
+    ``missions_root`` (default: the mission file's directory)."""
+
+    def __init__(self, missions_root=None, check_interfaces=True, max_nodes=None, deadline=None, roots=None):
         self.missions_root = pathlib.Path(missions_root).resolve() if missions_root else None
+        self._given_roots = roots
         self.check_interfaces = check_interfaces
         self.sources = {}   # path -> text of every file read from disk (what a cache compares)
         self.errors = []
@@ -116,6 +125,14 @@ class Resolver:
         self._lines = {}    # file -> its lines, for positions inside expressions
         self._given = set()  # parameters given when the mission is run (-p)
         self.max_nodes, self.deadline, self.nodes = max_nodes, deadline, 0
+        self._calls = ()     # while a reference's parameters are bound: the calls that led there
+
+    @property
+    def roots(self) -> list:
+        """Where included files may be: ``missions_root``, then the given roots (or the default)."""
+        given = self._given_roots if self._given_roots is not None else paths.mission_roots()
+        return list(dict.fromkeys([*([self.missions_root] if self.missions_root else []),
+                                   *(pathlib.Path(r) for r in given)]))
 
     def text(self, text: str, overrides=None, name: str = "<goal>") -> Mission:
         """Resolve a mission given as YAML text; errors name the file ``name``; includes are looked
@@ -135,22 +152,25 @@ class Resolver:
             raise MissionInvalid(self.errors)
 
     # -- errors ----------------------------------------------------------------------------
-    def _error(self, scope_or_file, doc, path, message, hint="", key=False, severity="error"):
-        file = scope_or_file.file if isinstance(scope_or_file, _Scope) else scope_or_file
+    def _error(self, scope_or_file, doc, path, message, hint="", key=False, severity="error", calls=None):
+        scoped = isinstance(scope_or_file, _Scope)
+        file = scope_or_file.file if scoped else scope_or_file
+        if calls is None:
+            calls = scope_or_file.calls if scoped else self._calls
         line, col = loader.locate(doc, path, key=key) if doc is not None else (0, 0)
         self.errors.append(MissionError(file, line, col, format_path(path), message, hint, severity,
-                                        keys=tuple(path)))
+                                        keys=tuple(path), included_from=tuple(calls)))
 
     def _warn(self, scope, path, message, hint=""):
         self._error(scope, scope.doc, path, message, hint, severity=WARNING)
 
-    def _expression_error(self, file, doc, path, error: ExpressionError, text, severity="error"):
+    def _expression_error(self, file, doc, path, error: ExpressionError, text, severity="error", calls=()):
         """An error inside an expression, at its token when the text is as written in the file."""
         line, col = loader.locate(doc, path)
         if _raw(doc, path) == text and file in self._lines:
             line, col = loader.scalar_position(self._lines[file], line, col, error.offset)
         self.errors.append(MissionError(file, line, col, format_path(path), error.message, error.hint, severity,
-                                        keys=tuple(path)))
+                                        keys=tuple(path), included_from=tuple(calls)))
 
     def _broken_in(self, file, path) -> bool:
         """A schema error at ``path`` or inside it."""
@@ -224,8 +244,11 @@ class Resolver:
     # -- parameters --------------------------------------------------------------------------
     def _parameters(self, file, doc, declared, given, path, given_at=None, inherited=None):
         """Values of the parameters ``declared`` at ``path`` of ``doc``. ``given_at`` is the
-        (scope, key path) where ``given`` was written; None for values given when the mission is run."""
+        (scope, key path) where ``given`` was written; None for values given when the mission is run.
+        A pose parameter's value is a pose: a name means a pose of the file the name is written in
+        (the caller's for a value in ``params:``, this file's for a default or a ``-p`` value)."""
         values = dict(inherited or {})
+        poses = []
         for name in given:
             if name not in declared:
                 message = f"unknown parameter {name!r}"
@@ -240,6 +263,9 @@ class Resolver:
             if not isinstance(spec, dict) or not isinstance(spec.get("type"), str) or \
                     spec["type"] not in PARAMETER_TYPES:
                 values[name] = _BROKEN      # the schema pass reported it
+                continue
+            if spec["type"] == "pose" and (name in given or "default" in spec):
+                poses.append((name, spec))
                 continue
             if name in given:
                 value = given[name]
@@ -261,7 +287,39 @@ class Resolver:
                 values[name] = _BROKEN      # reported: by the schema pass, or by parse_overrides
                 continue
             values[name] = typed
+        for name, spec in poses:
+            if name in given and given_at is not None:
+                scope, at = given_at
+                values[name] = self._pose_value(scope, at + [name], given[name], name)
+            else:
+                here = _Scope(file, doc, values, "", [], calls=self._calls)
+                at = path + [name] + ([] if name in given else ["default"])
+                value = given[name] if name in given else spec["default"]
+                values[name] = self._pose_value(here, at, value, name, given_when_run=name in given)
         return values
+
+    def _pose_value(self, scope, at, value, name, given_when_run=False):
+        """A pose parameter's value as {x, y, yaw, frame}: a pose name of ``scope``'s file, or a
+        mapping. _BROKEN (the mistake recorded at ``at`` of ``scope``, or at the ``-p``) otherwise."""
+        def error(message, hint=""):
+            if given_when_run:
+                self.errors.append(MissionError("<parameters>", 0, 0, str(name), message, hint))
+            else:
+                self._error(scope, scope.doc, at, message, hint)
+            return _BROKEN
+        source = " (given when run)" if given_when_run else ""
+        if isinstance(value, str):
+            if value not in scope.poses:
+                return error(f"parameter {name!r}: unknown pose {value!r}{source}",
+                             did_you_mean(value, scope.poses) or
+                             f"poses in {pathlib.Path(scope.file).name}: {', '.join(map(str, scope.poses)) or 'none'}")
+            return self._pose(scope, value)
+        if not isinstance(value, dict):
+            return error(f"parameter {name!r} is a pose (a pose name or {{x, y, yaw, frame}}), got {value!r}{source}")
+        problem = _pose_problem(value)
+        if problem:
+            return error(f"parameter {name!r}{source}: {problem}", "a pose is {x, y, yaw, frame}: x and y required")
+        return {"frame": "map", "yaw": 0.0, **{k: v if k == "frame" else float(v) for k, v in value.items()}}
 
     def _substitute(self, scope, value, path):
         if isinstance(value, str):
@@ -321,9 +379,9 @@ class Resolver:
         if kind in ("subtree", "include"):
             return None if broken else self._reference(scope, kind, fields, at, name, robot)
         node = Node(kind, str(name or _default_name(kind, fields)), fields, robot, location, origin=scope.origin,
-                    source=(scope.file, scope.doc, tuple(at)))
+                    source=(scope.file, scope.doc, tuple(at), scope.calls))
         child_scope = scope if robot == scope.robot else _Scope(scope.file, scope.doc, scope.params, robot,
-                                                                  scope.stack, scope.origin)
+                                                                  scope.stack, scope.origin, scope.calls)
         children = raw_children.get("children")
         if isinstance(children, list):
             node.children = [self._node(child_scope, c, at + ["children", i]) for i, c in enumerate(children)]
@@ -356,7 +414,7 @@ class Resolver:
 
     def _check_leaf(self, scope, node, at):
         f = node.fields
-        if node.kind == "navigate" and isinstance(f["pose"], str):
+        if node.kind == "navigate" and isinstance(f["pose"], str) and not _has_ref(f["pose"]):
             if f["pose"] in scope.poses:
                 f["pose"] = self._pose(scope, f["pose"])
             else:
@@ -437,7 +495,7 @@ class Resolver:
                 else:
                     f[field_name] = compile_check(text, dialect, subject if field_name == "success" else None)
             except ExpressionError as exc:
-                self._expression_error(scope.file, scope.doc, at + [field_name], exc, text)
+                self._expression_error(scope.file, scope.doc, at + [field_name], exc, text, calls=scope.calls)
 
     def _check_interface(self, scope, node, at):
         """The leaf's type must be installed, its constant goal/request fields must fit it, and its
@@ -461,7 +519,8 @@ class Resolver:
         check = node.fields.get("success")
         if isinstance(check, Check):
             for error in typecheck.check(check.program, typecheck.Scope.message(record, subject)):
-                self._expression_error(scope.file, scope.doc, at + ["success"], error, check.text)
+                self._expression_error(scope.file, scope.doc, at + ["success"], error, check.text,
+                                       calls=scope.calls)
         elif "success" not in node.fields and node.kind in DEFAULT_CHECKS:
             if _default_check_misfits(node.kind, node.interface):
                 fix = ("write success: with a check of its fields, or success: null to accept any response"
@@ -472,9 +531,9 @@ class Resolver:
 
     # -- the whole mission -----------------------------------------------------------------------
     def _node_error(self, node, message, hint="", field=None, severity="error"):
-        file, doc, at = node.source
+        file, doc, at, calls = node.source
         self._error(file, doc, list(at) + ([field] if field else []), message, hint, key=not field,
-                    severity=severity)
+                    severity=severity, calls=calls)
 
     def _check_reactive(self, mission):
         """A remote leaf ahead of another child of a memory: false composite is started again on
@@ -530,10 +589,10 @@ class Resolver:
                 program = value.program if isinstance(value, Check) else value
                 if program is None or isinstance(program, str):
                     continue
-                file, doc, at = node.source
+                file, doc, at, calls = node.source
                 path = list(at) + [field_name]
                 for error in typecheck.check(program, scope, want_bool=field_name != "code"):
-                    self._expression_error(file, doc, path, error, program.text)
+                    self._expression_error(file, doc, path, error, program.text, calls=calls)
                 for name in program.reads():
                     key = name.lstrip("@")
                     if key not in names and not _is_enum_like(name):
@@ -542,7 +601,7 @@ class Resolver:
                         self._expression_error(file, doc, path, ExpressionError(
                             f"blackboard key {key!r} is not written by this mission (blackboard:, set:, a script, "
                             "or a leaf's result:/response:/feedback:/key:)", max(where, 0), len(name),
-                            did_you_mean(key, names)), program.text, severity=WARNING)
+                            did_you_mean(key, names)), program.text, severity=WARNING, calls=calls)
 
     def _pose(self, scope, name):
         """A named pose of the scope's file, parameters substituted, coordinates checked."""
@@ -558,6 +617,34 @@ class Resolver:
                 pose[axis] = 0.0
         return pose
 
+    def _include_file(self, scope, written: str, at):
+        """The file an include's ``file:`` names (:func:`executive.paths.mission_file`: next to the
+        including file, then in each mission root, or ``package://``); None after recording why not."""
+        here = pathlib.Path(scope.stack[-1][0]).parent
+        roots = self.roots
+        try:
+            target = paths.mission_file(written, roots, here=here)
+        except paths.UnknownPackage as exc:
+            self._error(scope, scope.doc, at, f"{written!r}: no installed package {exc.args[0]!r}",
+                        f"packages are found in the ament index of {', '.join(paths.ament_prefixes())}")
+            return None
+        except paths.OutsideRoots:
+            allowed = "its package's missions directory" if written.startswith(paths.PACKAGE_URL) else \
+                f"the mission roots ({', '.join(map(str, roots))})"
+            self._error(scope, scope.doc, at, f"{written!r} is outside {allowed}",
+                        "add its directory to the search path (MISSION_PATH, mission --mission-path, the "
+                        "executive's mission_path parameter), or name an installed package's file as "
+                        "package://<package>/missions/<file>")
+            return None
+        except (OSError, ValueError) as exc:      # e.g. a NUL character in the name
+            self._error(scope, scope.doc, at, f"{written!r} is not a file name ({exc})")
+            return None
+        if target is None:
+            places = [here] + [r for r in roots if pathlib.Path(r) != here]
+            self._error(scope, scope.doc, at, f"no mission file {written!r}",
+                        f"looked in {', '.join(map(str, places))}")
+        return target
+
     def _reference(self, scope, kind, fields, at, name, robot):
         if kind == "subtree":
             target_doc, target_file, target_path = scope.doc, scope.file, pathlib.Path(scope.stack[-1][0])
@@ -569,19 +656,8 @@ class Resolver:
                 return None
             origin = f"subtree {sub_name}"
         else:
-            try:
-                target_path = (pathlib.Path(scope.stack[-1][0]).parent / str(fields["file"])).resolve()
-                is_file = target_path.is_file()
-            except (OSError, ValueError) as exc:      # e.g. a NUL character in the name
-                self._error(scope, scope.doc, at + ["file"], f"{fields['file']!r} is not a file name ({exc})")
-                return None
-            if self.missions_root not in target_path.parents:
-                self._error(scope, scope.doc, at + ["file"],
-                            f"{fields['file']!r} is outside the missions directory {self.missions_root}")
-                return None
-            if not is_file:
-                self._error(scope, scope.doc, at + ["file"], f"no mission file {fields['file']!r} "
-                                                             f"(looked for {target_path})")
+            target_path = self._include_file(scope, str(fields["file"]), at + ["file"])
+            if target_path is None:
                 return None
             target_doc = self.document(target_path)
             if target_doc is None:
@@ -611,16 +687,22 @@ class Resolver:
         else:
             declared, tree_path = _mapping(target_doc.get("parameters")), ["parameters"]
             tree = target_doc["tree"]
+        line, col = loader.locate(scope.doc, at[:-1], key=False)
+        calls = (f"{scope.file}:{line}:{col}: {origin}", *scope.calls)
         inherited = scope.params if kind == "subtree" else {}
-        if kind == "include" and sub_name is not None:
-            # an included subtree sees its own file's parameters' defaults
-            inherited = self._parameters(target_file, target_doc, _mapping(target_doc.get("parameters")), {},
-                                         ["parameters"])
-        params = self._parameters(target_file, target_doc, declared, fields["params"],
-                                  tree_path + (["parameters"] if sub_name else []),
-                                  given_at=(scope, at + ["params"]),
-                                  inherited=inherited)
-        inner = _Scope(target_file, target_doc, params, robot, scope.stack + [key], origin)
+        outer, self._calls = self._calls, calls     # errors in the target's parameters show the chain
+        try:
+            if kind == "include" and sub_name is not None:
+                # an included subtree sees its own file's parameters' defaults
+                inherited = self._parameters(target_file, target_doc, _mapping(target_doc.get("parameters")), {},
+                                             ["parameters"])
+            params = self._parameters(target_file, target_doc, declared, fields["params"],
+                                      tree_path + (["parameters"] if sub_name else []),
+                                      given_at=(scope, at + ["params"]),
+                                      inherited=inherited)
+        finally:
+            self._calls = outer
+        inner = _Scope(target_file, target_doc, params, robot, scope.stack + [key], origin, calls)
         node = self._node(inner, tree, tree_path + ["tree"] if sub_name else ["tree"])
         if node is not None and name:
             node.name = str(name)
@@ -686,6 +768,23 @@ def _typed(value, type_name):
     return None
 
 
+def _pose_problem(pose: dict) -> str:
+    """Why a mapping is not a pose {x, y, yaw, frame} ("" when it is one)."""
+    extra = [str(k) for k in pose if k not in ("x", "y", "yaw", "frame")]
+    if extra:
+        return f"a pose has no {extra[0]!r}"
+    missing = [k for k in ("x", "y") if k not in pose]
+    if missing:
+        return f"a pose needs {missing[0]!r}"
+    for axis in ("x", "y", "yaw"):
+        value = pose.get(axis, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"{axis} must be a finite number, got {value!r}"
+    if not isinstance(pose.get("frame", ""), str):
+        return f"frame must be text, got {pose['frame']!r}"
+    return ""
+
+
 def _default_name(kind, fields):
     if kind == "navigate" and isinstance(fields.get("pose"), str):
         return f"navigate to {fields['pose']}"
@@ -698,11 +797,11 @@ def is_library(doc) -> bool:
     return "tree" not in doc and bool(doc.get("subtrees"))
 
 
-def check_library(path, missions_root=None) -> list:
+def check_library(path, missions_root=None, roots=None) -> list:
     """Validate a file of subtrees: each subtree whose parameters all have defaults is resolved
     as if included; the others are checked when a mission includes them. Raises MissionInvalid;
     returns the warnings."""
-    resolver = Resolver(missions_root or pathlib.Path(path).resolve().parent)
+    resolver = Resolver(missions_root or pathlib.Path(path).resolve().parent, roots=roots)
     path = pathlib.Path(path).resolve()
     doc = resolver.document(path)
     if doc is not None:
@@ -718,14 +817,15 @@ def check_library(path, missions_root=None) -> list:
     return ordered
 
 
-def resolve(path, overrides=None, missions_root=None, check_interfaces=True) -> Mission:
-    return Resolver(missions_root, check_interfaces).mission(path, overrides)
+def resolve(path, overrides=None, missions_root=None, check_interfaces=True, roots=None) -> Mission:
+    """Resolve the mission file at ``path`` (see :class:`Resolver` for ``roots``)."""
+    return Resolver(missions_root, check_interfaces, roots=roots).mission(path, overrides)
 
 
-def resolve_text(text: str, missions_root, overrides=None, name: str = "<goal>") -> Mission:
+def resolve_text(text: str, missions_root, overrides=None, name: str = "<goal>", roots=None) -> Mission:
     """Resolve a mission given as YAML text (an ExecuteMission goal). Errors name the file ``name``;
-    includes are looked up in ``missions_root`` as for a file there."""
-    return Resolver(missions_root).text(text, overrides, name)
+    includes are looked up in ``missions_root`` as for a file there, then in ``roots``."""
+    return Resolver(missions_root, roots=roots).text(text, overrides, name)
 
 
 

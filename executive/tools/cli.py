@@ -17,13 +17,14 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 RENDER_FORMATS = ("ascii", "unicode", "dot", "svg", "png")
 
 
-def mission_file(name: str, missions_dir=None) -> pathlib.Path:
+def mission_file(name: str, missions_dir=None, search=()) -> pathlib.Path:
     """The file of mission ``name`` (a path, or a name looked up as paths.mission_candidates
-    says, the current directory included); MissionInvalid saying where it looked otherwise."""
-    path = paths.find_mission(name, missions_dir, here=True)
+    says, the current directory and the search path ``search`` included); MissionInvalid saying
+    where it looked otherwise."""
+    path = paths.find_mission(name, missions_dir, here=True, path=search or ())
     if path.is_file():
         return path
-    looked = ", ".join(str(c) for c in paths.mission_candidates(name, missions_dir, here=True))
+    looked = ", ".join(str(c) for c in paths.mission_candidates(name, missions_dir, here=True, path=search or ()))
     raise MissionInvalid([MissionError(name, 0, 0, "", "no such mission file", f"looked for {looked}")])
 
 
@@ -34,12 +35,13 @@ def overrides(pairs) -> dict:
     return parse_overrides(pairs)
 
 
-def load_tree(path, params=()):
-    """(mission, py_trees root) for a YAML mission; raises MissionInvalid."""
+def load_tree(path, params=(), search=()):
+    """(mission, py_trees root) for a YAML mission; includes may name files in the mission roots
+    of the search path ``search`` (--mission-path); raises MissionInvalid."""
     from executive.language.compiler import compile_mission
     from executive.language.resolve import resolve
 
-    mission = resolve(path, overrides(params))
+    mission = resolve(path, overrides(params), roots=paths.mission_roots(path=search or ()))
     return mission, compile_mission(mission)
 
 
@@ -55,11 +57,11 @@ def cmd_validate(args) -> int:
     status = EXIT_OK
     for name in args.files:
         try:
-            path = mission_file(name)
+            path = mission_file(name, search=args.mission_path)
             if path.suffix == ".yaml" and is_library(loader.load(path)):
-                warnings = check_library(path)
+                warnings = check_library(path, roots=paths.mission_roots(path=args.mission_path))
             else:
-                warnings = load_tree(path, args.param)[0].warnings
+                warnings = load_tree(path, args.param, args.mission_path)[0].warnings
             print_errors(warnings)
             counted = f" ({len(warnings)} warning{'s' if len(warnings) > 1 else ''})" if warnings else ""
             print(f"{path}: valid{counted}")
@@ -74,7 +76,7 @@ def cmd_render(args) -> int:
 
     from executive.tools import render
 
-    _, root = load_tree(mission_file(args.file), args.param)
+    _, root = load_tree(mission_file(args.file, search=args.mission_path), args.param, args.mission_path)
     rows = render.rows_of(root)
     if args.format in ("ascii", "unicode"):
         print(render.text_tree(rows, unicode=args.format == "unicode"))
@@ -102,7 +104,8 @@ def cmd_export(args) -> int:
     from executive.language import btcpp
     from executive.language.resolve import resolve
 
-    mission = resolve(mission_file(args.file), overrides(args.param))
+    mission = resolve(mission_file(args.file, search=args.mission_path), overrides(args.param),
+                      roots=paths.mission_roots(path=args.mission_path))
     text = btcpp.dumps(mission)
     if args.output:
         pathlib.Path(args.output).write_text(text)
@@ -214,24 +217,34 @@ def cmd_report(args) -> int:
     return EXIT_OK
 
 
+def add_search_path(parser):
+    parser.add_argument("--mission-path", action="append", default=[], metavar="DIRS",
+                        help=f"directories of missions and libraries (':'-separated, or repeated), searched "
+                             f"for missions by name and for included files, before ${paths.ENVIRONMENT}'s and the "
+                             "package's own")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="mission", description="Behaviour-tree missions for ROS 2.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("validate", help="check missions; exit 2 with every error when one is invalid")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    add_search_path(p)
     p.set_defaults(func=cmd_validate)
     p = sub.add_parser("render", help="print the compiled tree")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", "-f", choices=RENDER_FORMATS, default="unicode")
     p.add_argument("--output", "-o", help="file for svg/png (default: <mission>.<format>)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    add_search_path(p)
     p.set_defaults(func=cmd_render)
     p = sub.add_parser("export", help="write the resolved mission as BehaviorTree.CPP v4 XML (Groot2)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--format", choices=["btcpp-xml"], default="btcpp-xml")
     p.add_argument("--output", "-o", help="file to write (default: standard output)")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    add_search_path(p)
     p.set_defaults(func=cmd_export)
     p = sub.add_parser("run", help="run a mission here, with a live view (and simulated robots with --sim)")
     p.add_argument("mission", metavar="MISSION", help="a mission name or file")
@@ -244,6 +257,7 @@ def build_parser():
     p.add_argument("--tick-rate", type=float, default=10.0, metavar="HZ")
     p.add_argument("--log-dir", help="where the run log goes (default ~/.ros/mission_logs)")
     p.add_argument("--missions-dir", help="look here for missions by name first")
+    add_search_path(p)
     p.add_argument("--viewer", action="store_true", help="serve a live view of the run to a browser")
     add_viewer_arguments(p, control=True)
     p.set_defaults(func=cmd_run)

@@ -6,6 +6,7 @@ Ctrl-C (or SIGTERM) halts the mission: its goals are cancelled and waited for, t
 the simulated robots are stopped; a second Ctrl-C stops waiting.
 """
 import math
+import os
 import pathlib
 import signal
 import sys
@@ -102,10 +103,11 @@ def _run(args, sims) -> int:
     from executive.language.resolve import resolve
     from executive.tools.cli import mission_file, overrides
 
-    path = mission_file(args.mission, args.missions_dir)
+    path = mission_file(args.mission, args.missions_dir, args.mission_path)
     # Everything but the leaves' interfaces first: that is enough to know the robots, and
     # their sims then start while this process imports the message packages and rclpy.
-    mission = resolve(path, overrides(args.param), check_interfaces=False)
+    mission = resolve(path, overrides(args.param), check_interfaces=False,
+                      roots=paths.mission_roots(args.missions_dir or "", args.mission_path))
     problem = check_log_dir(args.log_dir)
     if problem:         # before anything starts: a run without its log would lose what happened
         print(f"mission run: {problem} (choose another with --log-dir)", file=sys.stderr)
@@ -227,6 +229,8 @@ def _run_here(args, prepare, viewer=None, sims=()) -> int:
     overrides = [Parameter("tick_rate", value=float(args.tick_rate)), Parameter("log_dir", value=args.log_dir or "")]
     if args.missions_dir:
         overrides.append(Parameter("missions_dir", value=args.missions_dir))
+    if args.mission_path:
+        overrides.append(Parameter("mission_path", value=os.pathsep.join(args.mission_path)))
     try:
         executive = ExecutiveNode("mission_run", serve=False, parameter_overrides=overrides)
     except ValueError as exc:       # a value out of range (--tick-rate 1e9)

@@ -42,7 +42,8 @@ class Viewer:
         start missions on it. Reads the node's parameters here, never from the HTTP threads."""
         executive.listeners.append(Feed(self.hub))
         if self.allow_control:
-            directories = paths.mission_roots(executive.get_parameter("missions_dir").value)
+            directories = paths.mission_roots(executive.get_parameter("missions_dir").value,
+                                               executive.get_parameter("mission_path").value)
             self.server.missions = lambda: mission_names(*directories)
             self.server.control = Control(executive, self.server.missions)
         return self
