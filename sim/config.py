@@ -28,6 +28,7 @@ BOUNDS = {
     "navigation.speed": (0, 100, True), "navigation.rate": (0, 1000, True), "arm.rate": (0, 1000, True),
     "calibration.duration": (0, 86400, False), "calibration.failure_probability": (0, 1, False),
     "nav2.path_resolution": (0, 10, True), "nav2.map_resolution": (0, 10, True), "nav2.spin_speed": (0, 100, True),
+    "battery.start": (0, 1, False), "battery.drain_per_metre": (0, 1, False), "battery.rate": (0, 1000, True),
     "nav2.minimum_speed": (0, 100, True), "nav2.docking_speed": (0, 100, True), "nav2.waypoint_pause": (0, 86400, False),
 }
 JOINT_FIELDS = ("min", "max", "max_velocity")

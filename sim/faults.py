@@ -86,7 +86,20 @@ class ServiceFaults:
     Nth call of this service is due (after ``response_delay``); 0 off."""
 
 
-KNOBS = {"action": ActionFaults, "service": ServiceFaults}
+@dataclass
+class BatteryFaults:
+    """The knobs of the simulated battery's ``battery_state`` topic (sim/battery.py)."""
+
+    drain_factor: float = 0.0
+    """Drain this many times faster than the configured ``battery.drain_per_metre``; 0 off."""
+    drop: float = 0.0
+    """Take this much charge (0..1) at once: a dying cell. Each new value is applied once, at the
+    next message (set it again to another value for another drop); 0 off."""
+    stop_publishing: bool = False
+    """Publish no more ``battery_state`` (the charge still changes): data that goes stale."""
+
+
+KNOBS = {"action": ActionFaults, "service": ServiceFaults, "topic": BatteryFaults}
 
 
 def check(knob: str, value) -> str:
@@ -97,14 +110,14 @@ def check(knob: str, value) -> str:
         return f"result_status_override must be one of {', '.join(OVERRIDE_STATUSES[1:])} or empty, not {value!r}"
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
         return f"{knob} must not be negative, got {value}"
-    if knob == "abort_probability" and value > 1:
-        return f"abort_probability must be within [0, 1], got {value}"
+    if knob in ("abort_probability", "drop") and value > 1:
+        return f"{knob} must be within [0, 1], got {value}"
     return ""
 
 
 # The servers of a plain mission-sim and the kind of their knobs.
 SERVERS = {"navigate_to_pose": "action", "follow_joint_trajectory": "action", "move_arm": "action",
-           "health_check": "service", "calibrate": "service"}
+           "health_check": "service", "calibrate": "service", "battery_state": "topic"}
 # Served with --ros2-control as well; a configuration may set their knobs (sim/config.py checks
 # configurations against SERVERS, CONTROL_SERVERS, KNOBS and check()).
 CONTROL_SERVERS = {"joint_trajectory_controller": "action"}

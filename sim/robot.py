@@ -9,7 +9,8 @@ neither: one robot without a namespace. A fleet in one process is far lighter th
 robot (one DDS participant, one Python), which is what lets 50 robots run on a small machine.
 
 Servers (relative names, so they live under the namespace): navigate_to_pose, follow_joint_trajectory,
-move_arm (actions); health_check, calibrate, sim_status (services); odom, joint_states (topics).
+move_arm (actions); health_check, calibrate, sim_status (services); odom, joint_states,
+battery_state (topics; the battery drains while the base drives: sim/battery.py).
 ``--nav2``: Nav2's servers instead of our navigate_to_pose, every one nav2_simple_commander's
 BasicNavigator calls, on stand-ins of Nav2's nodes (sim/nav2/). ``--ros2-control``: control_msgs'
 FollowJointTrajectory at joint_trajectory_controller/follow_joint_trajectory as well. Both need
@@ -35,6 +36,7 @@ from rclpy.signals import SignalHandlerOptions
 from std_srvs.srv import Trigger
 
 from sim.arm import make_arm_servers
+from sim.battery import Battery
 from sim.clock import SimClock
 from sim.config import ConfigError, load_config
 from sim.faults import Faults
@@ -69,7 +71,8 @@ class SimRobot:
         self.navigation = base_servers[0]
         arm_servers, self._joint_states = make_arm_servers(node, config["arm"], self.clock, faults_for, control_type)
         self.actions = [*base_servers, *arm_servers]
-        self.timers = [self.base._odom_timer, self._joint_states]     # what publishes the robot's state
+        self.battery = Battery(node, config["battery"], self.base, faults_for("battery_state", "topic"))
+        self.timers = [self.base._odom_timer, self._joint_states, self.battery.timer]   # what publishes its state
         self.services = SimServices(node, config, self.clock, faults_for)
         self.process = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
 
@@ -81,6 +84,7 @@ class SimRobot:
         report = {server.name: server.status() for server in self.actions}
         report["unfinished_goals"] = sum(s["pending"] + s["active"] for s in report.values())
         report["services"] = self.services.status()
+        report["battery"] = self.battery.status()
         if self.nav2 is not None:
             report["nav2"] = self.nav2.status()
         report["process"] = self.process

@@ -108,3 +108,68 @@ def test_nav2_delivery_drives_nav2s_servers(ros, nav2_sim):
         assert counts[server]["succeeded"] == 1, (server, counts[server])
     assert counts["unfinished_goals"] == 0 and "navigate_to_pose" not in {
         s for s, c in counts.items() if isinstance(c, dict) and c.get("accepted")}
+
+
+def _config(name, text):
+    import tempfile
+
+    path = pathlib.Path(tempfile.mkdtemp()) / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_battery_return_docks_when_the_battery_runs_low(ros):
+    """The sim's battery drains while driving (0.05 of the charge a metre here): three laps of
+    8.6 m need 1.3, so the guard fails during the second lap, the lap's goal is cancelled, and the
+    fallback drives to the dock."""
+    robot = start_sim(ros, unique_name("battery"), "--config",
+                      str(_config("drain", "battery: {drain_per_metre: 0.05}\n")), time_scale=SIM_TIME_SCALE)
+    try:
+        py_trees.blackboard.Blackboard.clear()
+        root, status = run_mission(ros, "battery_return", {"robot": robot.namespace, "laps": 3, "low": 0.3},
+                                   timeout=120)
+        by_name = {b.name: b for b in root.iterate()}
+        assert status == Status.SUCCESS, root.tip().feedback_message if root.tip() else root
+        assert by_name["charged"].failure.reason == "condition"
+        assert "battery.data.percentage" in by_name["charged"].failure.message
+        assert by_name["laps"].status == Status.INVALID          # halted by the guard
+        assert by_name["drive to dock"].status == Status.SUCCESS
+        after = sim_status(ros, robot)
+        assert after["navigate_to_pose"]["canceled"] == 1       # the lap's goal, stopped by the guard
+        assert 0.0 < after["battery"]["percentage"] < 0.3 + 0.05 * 0.5
+        record = py_trees.blackboard.Blackboard.get("/battery")
+        assert record["fresh"] is True and record["data"].percentage < 0.3
+    finally:
+        assert robot.stop() == 0
+
+
+@pytest.mark.parametrize("knob, value, reason", [
+    ("battery_state.stop_publishing", True, "battery.fresh is false"),
+    ("battery_state.drop", 0.9, "battery.data.percentage is 0.0"),
+])
+def test_battery_return_docks_when_the_battery_drops_or_goes_silent(ros, knob, value, reason):
+    """The sim's battery fault knobs: a silent battery (stale data) is as bad as a low one."""
+    robot = start_sim(ros, unique_name("battery"), time_scale=SIM_TIME_SCALE)
+    try:
+        faulted = []
+
+        def fault_once_driving():
+            driving = any(b.name.startswith("navigate to") and b.status == Status.RUNNING for b in root_ref[0].iterate())
+            if driving and not faulted:
+                ros.set_parameters(robot.node_name, {knob: value})
+                faulted.append(True)
+            return False
+        root_ref = []
+        py_trees.blackboard.Blackboard.clear()
+        mission = resolve(MISSIONS / "battery_return.yaml", {"robot": robot.namespace, "laps": 3, "low": 0.3})
+        root_ref.append(compile_mission(mission))
+        seed_blackboard(mission)
+        status = run_tree(ros, root_ref[0], timeout=120, until=fault_once_driving)
+        by_name = {b.name: b for b in root_ref[0].iterate()}
+        assert faulted and status == Status.SUCCESS
+        assert by_name["drive to dock"].status == Status.SUCCESS
+        assert by_name["charged"].failure.reason == "condition"
+        assert reason in by_name["charged"].failure.message, by_name["charged"].failure.message
+        assert sim_status(ros, robot)["navigate_to_pose"]["canceled"] == 1
+    finally:
+        assert robot.stop() == 0

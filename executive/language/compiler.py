@@ -4,7 +4,7 @@ later, in ``setup(node=...)``, so compiling needs no ROS graph.
 import py_trees
 from py_trees.common import ParallelPolicy
 
-from behaviors import actions, basics, decorators, services
+from behaviors import actions, basics, decorators, services, topics
 from behaviors.leaf import check_request
 from executive.language.model import Mission, Node, bb_key, is_bb_ref
 
@@ -161,10 +161,42 @@ REMOTE = {
 }
 
 
+def _subscribe(node):
+    f = node.fields
+    return dict(topic=remote_name(node, "topic"), message_type=f["type"], key=f["key"], field=f.get("field"),
+                qos=f["qos"], stale_after=f.get("stale_after"))
+
+
+def _wait_for_message(node):
+    f = node.fields
+    return dict(topic=remote_name(node, "topic"), message_type=f["type"], check=f.get("check"),
+                timeout=f.get("timeout"), key=f.get("key"), qos=f["qos"])
+
+
+def _publish(node):
+    f = node.fields
+    constants, from_bb = split_blackboard(f["message"])
+    return dict(topic=remote_name(node, "topic"), message_type=f["type"], fields=constants,
+                fields_from_blackboard=from_bb, rate=f.get("rate"), qos=f["qos"])
+
+
+# Topic leaves: their class and the arguments a model node gives it.
+TOPIC = {
+    "subscribe": (topics.Subscribe, _subscribe),
+    "wait_for_message": (topics.WaitForMessage, _wait_for_message),
+    "publish": (topics.Publish, _publish),
+}
+
+
 def check_interface(node: Node):
-    """Check a leaf's interface type and constant goal or request fields against the installed
-    interfaces, from the model alone: no behaviour is made (validation builds no second tree).
-    Returns the interface class; raises InterfaceError (see :func:`behaviors.leaf.check_request`)."""
+    """Check a leaf's interface type and constant goal, request or message fields against the
+    installed interfaces, from the model alone: no behaviour is made (validation builds no second
+    tree). Returns the interface class; raises InterfaceError (see
+    :func:`behaviors.leaf.check_request`, :func:`behaviors.topics.check_message`)."""
+    if node.kind in TOPIC:
+        a = TOPIC[node.kind][1](node)
+        return topics.check_message(a["message_type"], a.get("fields"), a.get("fields_from_blackboard", ()),
+                                    a.get("field"))
     cls, arguments = REMOTE[node.kind]
     interface_type, fields, from_blackboard = cls.request_of(**arguments(node))
     return check_request(cls.KIND, interface_type, fields, from_blackboard)[0]
@@ -204,7 +236,7 @@ BUILDERS = {
     "force_failure": lambda n, c: decorators.ForceFailure(n.name, c[0]),
     "once": lambda n, c: D.OneShot(n.name, c[0], policy=py_trees.common.OneShotPolicy.ON_COMPLETION),
     **{kind: (lambda n, c, cls=cls, arguments=arguments: cls(n.name, **arguments(n)))
-       for kind, (cls, arguments) in REMOTE.items()},
+       for kind, (cls, arguments) in {**REMOTE, **TOPIC}.items()},
     "wait": lambda n, c: basics.Wait(n.name, float(n.fields["seconds"])),
     "condition": lambda n, c: basics.CheckBlackboard(n.name, n.fields["check"]),
     "script": lambda n, c: basics.Script(n.name, n.fields["code"]),

@@ -19,10 +19,19 @@ HOUR, DAY, MANY = 3600.0, 86400.0, 1_000_000
 PARAMETER_TYPES = {"float": (int, float), "int": (int,), "string": (str,), "bool": (bool,), "pose": (str, dict)}
 
 
+# Topic QoS by preset name (rclpy's qos_profile_sensor_data and the like), or a mapping of these.
+QOS_PRESETS = {
+    "default": {"reliability": "reliable", "durability": "volatile", "depth": 10},
+    "sensor_data": {"reliability": "best_effort", "durability": "volatile", "depth": 5},
+    "transient_local": {"reliability": "reliable", "durability": "transient_local", "depth": 1},
+}
+QOS_POLICIES = {"reliability": ["reliable", "best_effort"], "durability": ["volatile", "transient_local"]}
+
+
 @dataclass
 class Field:
     type: str                      # number integer string boolean any mapping strings node nodes pose points
-    required: bool = False         # backoff check script joints
+    required: bool = False         # backoff check script joints qos
     default: Any = None
     doc: str = ""
     enum: Optional[list] = None
@@ -108,6 +117,14 @@ _ACTION_OUTPUTS = {
     # Not `feedback:` (a blackboard key, above): a one-line summary for people (behaviors/feedback.py).
     "feedback_format": Field("string", doc="the running leaf's feedback line: feedback fields and format specs "
                                            "only, e.g. '{distance_remaining:.1f} m left'"),
+}
+
+_TOPIC = {
+    "topic": Field("string", required=True, doc="topic name, relative to the robot's namespace"),
+    "type": Field("string", required=True, doc="message type, e.g. sensor_msgs/msg/BatteryState"),
+    "qos": Field("qos", default="default",
+                 doc="default, sensor_data (best effort), transient_local (latched), or {reliability, durability, "
+                     "depth}"),
 }
 
 COMMON = {
@@ -199,6 +216,21 @@ KINDS = {
         "server_timeout": seconds("seconds to wait for the service", maximum=HOUR, default=5.0),
         "timeout": seconds("seconds to wait for the response", maximum=HOUR, default=10.0),
         "response": Field("string", doc="blackboard key for the response")}),
+    "subscribe": Kind("leaf", "keep the latest message of a topic (or one field of it) on the blackboard", {
+        **_TOPIC,
+        "key": Field("string", required=True, doc="blackboard key for {data, fresh, age, count, stamp}"),
+        "field": Field("string", doc="a dotted field path: keep only this field as data, e.g. percentage"),
+        "stale_after": seconds("seconds after which the last message is no longer fresh (fresh: false)")}),
+    "wait_for_message": Kind("leaf", "wait for a message on a topic whose check holds", {
+        **_TOPIC,
+        "check": Field("check", doc="a check of the message's fields, e.g. 'percentage > 0.9'; none: any message"),
+        "timeout": seconds("seconds before the leaf fails (reason timeout)"),
+        "key": Field("string", doc="blackboard key for the message")}),
+    "publish": Kind("leaf", "publish a message on a topic: once, or at a rate while running", {
+        **_TOPIC,
+        "message": Field("mapping", default={}, doc="message fields; any value may be {bb: key}"),
+        "rate": Field("number", minimum=0.0, maximum=1000.0, exclusive_minimum=True,
+                      doc="Hz: publish at this rate while running (RUNNING until halted); none: once")}),
     "wait": Kind("leaf", "wait some seconds", {"seconds": seconds("seconds", exclusive=False, required=True)}),
     "condition": Kind("leaf", "check the blackboard, e.g. 'battery >= 20'", {
         "check": Field("check", required=True),

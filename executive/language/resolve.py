@@ -26,6 +26,7 @@ from executive.language.model import Location, Mission, Node, bb_key, is_bb_ref
 _BROKEN = object()   # a parameter whose value was wrong: its uses report nothing more
 PARAM = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 ACTION_KINDS = [k for k, kind in KINDS.items() if kind.category == "leaf" and "action" in kind.fields]
+TOPIC_KINDS = ["subscribe", "wait_for_message", "publish"]
 SERVICE_KINDS = [k for k, kind in KINDS.items() if kind.category == "leaf" and "service" in kind.fields]
 REMOTE_KINDS = ACTION_KINDS + SERVICE_KINDS
 # The check a leaf uses when it has no success: of its own (see behaviors/actions.py, services.py).
@@ -464,9 +465,9 @@ class Resolver:
 
     def _check_names(self, scope, node, at, body):
         """The action or service name of a remote leaf is a ROS name, and so is its full name."""
-        for field_name in ("action", "service"):
+        for field_name in ("action", "service", "topic"):
             name = node.fields.get(field_name)
-            if node.kind not in REMOTE_KINDS or not isinstance(name, str):
+            if node.kind not in REMOTE_KINDS + TOPIC_KINDS or not isinstance(name, str):
                 continue
             origin = _origin_words(body.get(field_name, name), name, self._given, hint=True)
             problem = names.topic_problem(name)
@@ -493,7 +494,8 @@ class Resolver:
                 if field_name == "code":
                     f[field_name] = parse(text, dialect, statement=True)
                 else:
-                    f[field_name] = compile_check(text, dialect, subject if field_name == "success" else None)
+                    f[field_name] = compile_check(text, dialect, subject if field_name == "success" else
+                                                  "message" if node.kind == "wait_for_message" else None)
             except ExpressionError as exc:
                 self._expression_error(scope.file, scope.doc, at + [field_name], exc, text, calls=scope.calls)
 
@@ -508,10 +510,20 @@ class Resolver:
         except InterfaceError as exc:
             if not exc.field:
                 self._error(scope, scope.doc, at + ["type"], exc.reason)
+            elif node.kind == "subscribe":
+                self._error(scope, scope.doc, at + ["field"], exc.reason)
             else:
-                section = "goal" if node.kind == "action" else "request"
+                section = {"action": "goal", "publish": "message"}.get(node.kind, "request")
                 self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
                             key=exc.unknown_field)
+            return
+        if node.kind in TOPIC_KINDS:
+            check = node.fields.get("check")
+            if node.kind == "wait_for_message" and isinstance(check, Check):
+                record = typecheck.message_type(node.interface, lambda name: import_type(name, "msg"))
+                for error in typecheck.check(check.program, typecheck.Scope.message(record, "message")):
+                    self._expression_error(scope.file, scope.doc, at + ["check"], error, check.text,
+                                           calls=scope.calls)
             return
         subject = "result" if node.kind in ACTION_KINDS else "response"
         record = typecheck.message_type(getattr(node.interface, subject.capitalize()),
@@ -572,6 +584,15 @@ class Resolver:
                         typecheck.message_type(iface, load) if iface is not None else typecheck.ANY)
             if node.kind == "set":
                 written[f["key"].lstrip("/")].append(typecheck.type_of_value(f["value"]))
+            if node.kind == "wait_for_message" and isinstance(f.get("key"), str):
+                written[f["key"].lstrip("/")].append(
+                    typecheck.message_type(node.interface, load) if node.interface is not None else typecheck.ANY)
+            if node.kind == "subscribe":
+                data = typecheck.message_type(node.interface, load) if node.interface is not None and \
+                    not f.get("field") else typecheck.ANY
+                written[f["key"].lstrip("/")].append(typecheck.Record("subscription", {
+                    "data": data, "fresh": typecheck.BOOL, "age": typecheck.NUMBER, "count": typecheck.NUMBER,
+                    "stamp": typecheck.NUMBER}))
             if node.kind == "refresh":
                 iface = getattr(node.children[0].interface, "Response", None) if node.children else None
                 response = typecheck.message_type(iface, load) if iface is not None else typecheck.ANY
@@ -585,6 +606,8 @@ class Resolver:
         scope = typecheck.Scope(names)
         for node in mission.nodes():
             for field_name in ("check", "until", "code"):
+                if node.kind == "wait_for_message":
+                    break       # its check reads the message, not the blackboard
                 value = node.fields.get(field_name)
                 program = value.program if isinstance(value, Check) else value
                 if program is None or isinstance(program, str):

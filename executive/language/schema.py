@@ -14,7 +14,8 @@ import sys
 import jsonschema_rs
 
 from executive.language.errors import MissionError, did_you_mean, format_path
-from executive.language.kinds import BACKOFF, COMMON, KINDS, PARAMETER_TYPES, POINT_TIME, TOP_LEVEL, Field
+from executive.language.kinds import (BACKOFF, COMMON, KINDS, PARAMETER_TYPES, POINT_TIME, QOS_POLICIES, QOS_PRESETS,
+                                      TOP_LEVEL, Field)
 from executive.language.loader import locate
 
 PARAM_REF = {"type": "string", "pattern": r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$"}
@@ -59,6 +60,11 @@ def _field_schema(f):
         "check": {"anyOf": [{"type": "string"}, {"type": "null"}],
                   "x-expected": "a check like 'battery >= 20' (see the README: expressions)"},
         "script": {"type": "string", "x-expected": "statements like 'count := 0; count += 1'"},
+        "qos": {"anyOf": [{"enum": list(QOS_PRESETS)}, {
+            "type": "object", "additionalProperties": False,
+            "properties": {**{k: {"enum": v} for k, v in QOS_POLICIES.items()},
+                           "depth": {"type": "integer", "minimum": 1, "maximum": 10000}}}],
+            "x-expected": f"a QoS preset ({', '.join(QOS_PRESETS)}) or {{reliability, durability, depth}}"},
         "backoff": {"type": "object", "additionalProperties": False, "properties": {
             k: _scalar(spec.type, "an integer" if spec.type == "integer" else "a number", spec)
             for k, spec in BACKOFF.items()},
