@@ -4,7 +4,7 @@ later, in ``setup(node=...)``, so compiling needs no ROS graph.
 import py_trees
 from py_trees.common import ParallelPolicy
 
-from behaviors import actions, basics, decorators, services, topics
+from behaviors import actions, basics, decorators, plugins, services, topics
 from behaviors.leaf import check_request
 from executive.language.model import Mission, Node, bb_key, is_bb_ref
 
@@ -193,6 +193,11 @@ def check_interface(node: Node):
     installed interfaces, from the model alone: no behaviour is made (validation builds no second
     tree). Returns the interface class; raises InterfaceError (see
     :func:`behaviors.leaf.check_request`, :func:`behaviors.topics.check_message`)."""
+    if node.kind in PLUGINS:
+        from behaviors.messages import import_type
+
+        kind = next(k for f, k in (("action", "action"), ("service", "srv"), ("topic", "msg")) if f in node.fields)
+        return import_type(node.fields["type"], kind)
     if node.kind in TOPIC:
         a = TOPIC[node.kind][1](node)
         return topics.check_message(a["message_type"], a.get("fields"), a.get("fields_from_blackboard", ()),
@@ -222,6 +227,18 @@ def _parallel(node, children):
     return py_trees.composites.Parallel(node.name, policy=policy, children=children)
 
 
+def _plugin(node, children):
+    """A plugin's behaviour: ``Class(name, **fields)``, remote names under the robot's namespace."""
+    fields = dict(node.fields)
+    for name in ("action", "service", "topic"):
+        if isinstance(fields.get(name), str):
+            fields[name] = remote_name(node, name)
+    if children:
+        fields["child"] = children[0]
+    return PLUGINS[node.kind].behaviour_class()(node.name, **fields)
+
+
+PLUGINS = plugins.registry()
 D = decorators      # py_trees' decorators with feedback messages for people (behaviors/decorators.py)
 BUILDERS = {
     "sequence": lambda n, c: py_trees.composites.Sequence(n.name, memory=n.fields["memory"], children=c),
@@ -242,4 +259,5 @@ BUILDERS = {
     "script": lambda n, c: basics.Script(n.name, n.fields["code"]),
     "set": lambda n, c: basics.SetBlackboard(n.name, n.fields["key"], n.fields["value"]),
     "log": lambda n, c: basics.Log(n.name, n.fields["message"], n.fields["level"]),
+    **{kind: _plugin for kind in PLUGINS},
 }

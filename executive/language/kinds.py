@@ -264,3 +264,28 @@ for _kind in KINDS.values():
         _kind.fields["safe_to_repeat"] = SAFE_TO_REPEAT
 
 TOP_LEVEL = ["name", "description", "robot", "parameters", "poses", "blackboard", "subtrees", "tree"]
+BUILTIN = frozenset(KINDS)      # the kinds of the language itself; the others come from plugins
+RESERVED = ("name", "robot", "child", "children")
+
+
+def _plugin_kinds() -> dict:
+    """Kinds of the installed behaviour plugins (behaviors/plugins.py). Raises PluginError."""
+    from behaviors import plugins
+
+    out = {}
+    for kind, plugin in plugins.registry().items():
+        where = f"behaviour plugin {plugin.entry_point!r} of package {plugin.package!r}"
+        if kind in KINDS:
+            raise plugins.PluginError(f"{where}: {kind!r} is a built-in kind of the mission language")
+        clash = [name for name in plugin.parameters if name in RESERVED]
+        if clash:
+            raise plugins.PluginError(f"{where}: parameter {clash[0]!r} is reserved ({', '.join(RESERVED)})")
+        fields = dict(plugin.parameters)
+        if plugin.category == "decorator":
+            fields["child"] = Field("node", required=True)
+        out[kind] = Kind(plugin.category, plugin.doc, fields)
+    return out
+
+
+KINDS.update(_plugin_kinds())
+PLUGIN_KINDS = frozenset(KINDS) - BUILTIN

@@ -20,7 +20,7 @@ from executive.language import btcpp, loader, names, schema, typecheck
 from executive.language.errors import (WARNING, MissionError, MissionInvalid, did_you_mean, format_path,
                                        in_order)
 from executive.language.expressions import Check, ExpressionError, Name, compile_check, parse
-from executive.language.kinds import KINDS, PARAMETER_TYPES
+from executive.language.kinds import BUILTIN, KINDS, PARAMETER_TYPES, PLUGIN_KINDS
 from executive.language.model import Location, Mission, Node, bb_key, is_bb_ref
 
 _BROKEN = object()   # a parameter whose value was wrong: its uses report nothing more
@@ -30,8 +30,8 @@ TOPIC_KINDS = ["subscribe", "wait_for_message", "publish"]
 SERVICE_KINDS = [k for k, kind in KINDS.items() if kind.category == "leaf" and "service" in kind.fields]
 REMOTE_KINDS = ACTION_KINDS + SERVICE_KINDS
 # The check a leaf uses when it has no success: of its own (see behaviors/actions.py, services.py).
-DEFAULT_CHECKS = {**{k: "error_code == 0" for k in ACTION_KINDS if k != "action"},
-                  **{k: "success == true" for k in SERVICE_KINDS}}
+DEFAULT_CHECKS = {**{k: "error_code == 0" for k in ACTION_KINDS if k != "action" and k in BUILTIN},
+                  **{k: "success == true" for k in SERVICE_KINDS if k in BUILTIN}}
 FAILURE_RECORD = typecheck.Record("failure", {"reason": typecheck.TEXT, "message": typecheck.TEXT,
                                               "status": typecheck.ANY, "error_code": typecheck.ANY})
 
@@ -517,6 +517,8 @@ class Resolver:
                 self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
                             key=exc.unknown_field)
             return
+        if node.kind in PLUGIN_KINDS:
+            return      # a plugin's type is checked installed; what it sends is its own
         if node.kind in TOPIC_KINDS:
             check = node.fields.get("check")
             if node.kind == "wait_for_message" and isinstance(check, Check):
@@ -584,6 +586,12 @@ class Resolver:
                         typecheck.message_type(iface, load) if iface is not None else typecheck.ANY)
             if node.kind == "set":
                 written[f["key"].lstrip("/")].append(typecheck.type_of_value(f["value"]))
+            if node.kind in PLUGIN_KINDS:
+                from behaviors.plugins import registry
+
+                plugin = registry()[node.kind]
+                for key in plugin.keys(plugin.writes, f):
+                    written[bb_key(key).lstrip("/")].append(typecheck.ANY)
             if node.kind == "wait_for_message" and isinstance(f.get("key"), str):
                 written[f["key"].lstrip("/")].append(
                     typecheck.message_type(node.interface, load) if node.interface is not None else typecheck.ANY)

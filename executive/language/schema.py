@@ -1,9 +1,9 @@
 """The JSON Schema of mission files, generated from :mod:`executive.language.kinds`, and its
 errors turned into :class:`MissionError` with positions and plain words.
 
-``missions/schema.json`` is this schema written out for editors (yaml-language-server);
+``missions/schema.json`` is the language's own schema written out for editors (yaml-language-server);
 ``python -m executive.language.schema > missions/schema.json`` regenerates it, and a test keeps the
-two equal. Scalars may also be ``${parameter}`` references, resolved after this pass.
+two equal. ``mission schema -o FILE`` writes it with the installed plugins' kinds as well. Scalars may also be ``${parameter}`` references, resolved after this pass.
 """
 import functools
 import json
@@ -14,7 +14,7 @@ import sys
 import jsonschema_rs
 
 from executive.language.errors import MissionError, did_you_mean, format_path
-from executive.language.kinds import (BACKOFF, COMMON, KINDS, PARAMETER_TYPES, POINT_TIME, QOS_POLICIES, QOS_PRESETS,
+from executive.language.kinds import (BACKOFF, BUILTIN, COMMON, KINDS, PARAMETER_TYPES, POINT_TIME, QOS_POLICIES, QOS_PRESETS,
                                       TOP_LEVEL, Field)
 from executive.language.loader import locate
 
@@ -96,13 +96,15 @@ def _kind_schema(name, kind):
     return body
 
 
-def build() -> dict:
-    defs = {f"kind_{name}": _kind_schema(name, kind) for name, kind in KINDS.items()}
+def build(kinds=None) -> dict:
+    """The schema of missions with ``kinds`` (default: every kind, the installed plugins' too)."""
+    kinds = KINDS if kinds is None else kinds
+    defs = {f"kind_{name}": _kind_schema(name, kind) for name, kind in kinds.items()}
     defs.update({
         "param_ref": PARAM_REF,
         "bb_ref": BB_REF,
         "node": {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
-                 "properties": {name: {"$ref": f"#/$defs/kind_{name}"} for name in KINDS},
+                 "properties": {name: {"$ref": f"#/$defs/kind_{name}"} for name in kinds},
                  "x-node": True, "x-expected": "a node: a mapping with one key, its kind"},
         "pose": {"type": "object", "required": ["x", "y"], "additionalProperties": False,
                  "properties": {"x": _scalar("number", "a number"), "y": _scalar("number", "a number"),
@@ -289,6 +291,14 @@ def _describe(value) -> str:
     return repr(value)
 
 
+def builtin() -> dict:
+    """The schema of the language alone (missions/schema.json): no plugin's kinds."""
+    return build({name: kind for name, kind in KINDS.items() if name in BUILTIN})
+
+
+def dumps(schema: dict) -> str:
+    return json.dumps(schema, indent=2) + "\n"
+
+
 if __name__ == "__main__":
-    json.dump(SCHEMA, sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    sys.stdout.write(dumps(builtin()))

@@ -114,6 +114,44 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
+def cmd_behaviors(args) -> int:
+    """The installed plugins' behaviours (or every kind, --all): kind, package, documentation,
+    parameters with their types, defaults and bounds, and the blackboard keys read and written."""
+    from behaviors.plugins import registry
+    from executive.language.kinds import BUILTIN, KINDS
+
+    plugins = registry()
+    kinds = [k for k in KINDS if args.all or k not in BUILTIN]
+    if not kinds:
+        print("no behaviour plugins installed (entry-point group mission_executive.behaviors)")
+    for kind in kinds:
+        plugin = plugins.get(kind)
+        origin = f"  (package {plugin.package}: {plugin.entry_point})" if plugin else "  (built in)"
+        print(f"{kind}: {KINDS[kind].doc}{origin}")
+        for name, spec in KINDS[kind].fields.items():
+            notes = [spec.type, "required" if spec.required else f"default {spec.default!r}" if
+                     spec.default is not None else "optional"]
+            if spec.bounds():
+                notes.append(spec.bounds())
+            print(f"    {name} ({', '.join(notes)}){': ' + spec.doc if spec.doc else ''}")
+        for title, keys in (("reads", plugin.reads if plugin else {}), ("writes", plugin.writes if plugin else {})):
+            for key, doc in keys.items():
+                print(f"    {title} blackboard {key}: {doc}")
+    return EXIT_OK
+
+
+def cmd_schema(args) -> int:
+    """The JSON Schema of missions, the installed plugins' kinds included, for editors."""
+    from executive.language import schema
+
+    text = schema.dumps(schema.builtin() if args.builtin else schema.SCHEMA)
+    if args.output:
+        pathlib.Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def _parameters_text(declared) -> str:
     parts = []
     for name, spec in (declared or {}).items():
@@ -292,6 +330,13 @@ def build_parser():
     p.add_argument("--log-dir", help="where run logs are (default ~/.ros/mission_logs)")
     add_viewer_arguments(p, control=False)
     p.set_defaults(func=cmd_view)
+    p = sub.add_parser("behaviors", help="the behaviours installed plugins add, with their documentation")
+    p.add_argument("--all", action="store_true", help="every kind, the built-in ones too")
+    p.set_defaults(func=cmd_behaviors)
+    p = sub.add_parser("schema", help="write the JSON Schema of missions (with the plugins' kinds) for editors")
+    p.add_argument("--output", "-o", help="file to write, e.g. missions/schema.json (default: standard output)")
+    p.add_argument("--builtin", action="store_true", help="the language's own kinds only")
+    p.set_defaults(func=cmd_schema)
     p = sub.add_parser("list", help="the shipped missions")
     p.add_argument("--dir", help="another missions directory")
     p.set_defaults(func=cmd_list)
@@ -318,11 +363,16 @@ def check_arguments(parser, args):
 def main(argv=None) -> int:
     """Run one command. A user's mistake (an invalid mission, a file that cannot be read or
     written, a closed pipe) is a message and an exit code, never a traceback."""
+    from behaviors.plugins import PluginError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     check_arguments(parser, args)
     try:
         return args.func(args)
+    except PluginError as exc:
+        print(f"mission {args.command}: {exc}", file=sys.stderr)
+        return EXIT_INVALID
     except MissionInvalid as exc:
         print_errors(exc.errors)
         return EXIT_INVALID

@@ -1,0 +1,1 @@
+"""Example behaviour plugins for mission_executive (see README: Behaviour plugins)."""
