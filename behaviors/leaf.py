@@ -106,6 +106,14 @@ def check_request(kind: str, interface_type, fields: dict, fields_from_blackboar
     return cls, request
 
 
+def required_node(behaviour, kwargs):
+    """The rclpy node a host passes to ``setup(node=...)``; KeyError naming ``behaviour`` without one."""
+    try:
+        return kwargs["node"]
+    except KeyError:
+        raise KeyError(f"{behaviour.name}: setup() needs node=<rclpy node>") from None
+
+
 def _no_events(behaviour, name, data):
     pass
 
@@ -199,10 +207,7 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
 
     def setup(self, **kwargs):
         """Create the client. Raises InterfaceError naming a field that does not fit the type."""
-        try:
-            self.node = kwargs["node"]
-        except KeyError:
-            raise KeyError(f"{self.name}: setup() needs node=<rclpy node>") from None
+        self.node = required_node(self, kwargs)
         self._wake = kwargs.get("wake") or (lambda: None)
         self._wake_at = kwargs.get("wake_at") or _no_deadline
         self._events = kwargs.get("events") or _no_events

@@ -28,7 +28,7 @@ from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPo
 
 from behaviors import failures
 from behaviors.failures import Failure
-from behaviors.leaf import callback
+from behaviors.leaf import callback, required_node
 from behaviors.messages import InterfaceError, check_path, fill, get_path, import_type, set_field, to_data
 from executive.language.kinds import QOS_PRESETS
 
@@ -66,10 +66,7 @@ class _TopicLeaf(py_trees.behaviour.Behaviour):
         self._events = lambda behaviour, name, data: None
 
     def setup(self, **kwargs):
-        try:
-            self.node = kwargs["node"]
-        except KeyError:
-            raise KeyError(f"{self.name}: setup() needs node=<rclpy node>") from None
+        self.node = required_node(self, kwargs)
         self._wake = kwargs.get("wake") or (lambda: None)
         self._events = kwargs.get("events") or self._events
         try:
