@@ -40,9 +40,9 @@ SHIPPED_HERE = [pytest.param(p, id=p.stem, marks=pytest.mark.skipif(
 EXPECT = re.compile(r"^# expect: (?:(?P<file>[\w/.]+\.yaml):)?(?:(?P<line>\d+):(?P<col>\d+) )?(?P<text>.+)$")
 
 
-def test_seven_missions_ship():
+def test_the_shipped_missions():
     assert {p.stem for p in SHIPPED} == {"patrol", "inspection", "pick_and_place", "multi_robot_patrol",
-                                         "recovery_demo", "nav2_delivery", "guarded_patrol"}
+                                         "recovery_demo", "nav2_delivery", "guarded_patrol", "battery_return"}
 
 
 @pytest.mark.parametrize("path", SHIPPED_HERE)
