@@ -308,6 +308,7 @@ def build_parser():
     p.add_argument("--time-scale", type=float, help="with --sim: simulated seconds per second (default 1)")
     p.add_argument("--sim-config", metavar="FILE", help="with --sim: YAML merged over the sim's configuration")
     p.add_argument("--tick-rate", type=float, default=10.0, metavar="HZ")
+    add_search_path(p)      # the run's includes are found as when it started: give the same path
     p.set_defaults(func=cmd_resume)
 
     p = sub.add_parser("send", help="send a mission to a running executive and follow it")

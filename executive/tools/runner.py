@@ -196,13 +196,16 @@ def resume(args) -> int:
 
 
 def _resume(args, run_dir, plan, sims) -> int:
-    from executive.language.resolve import resolve, resolve_text
+    from executive.language.resolve import Resolver
     from executive.tools.cli import overrides
 
     if args.sim:
         text = plan.mission_text
-        mission = resolve_text(text, paths.missions_dir(), overrides(plan.overrides), check_interfaces=False) \
-            if text is not None else resolve(plan.mission_file, overrides(plan.overrides), check_interfaces=False)
+        # Interfaces unchecked: enough to know the robots (as mission run does before its sims start).
+        resolver = Resolver(paths.missions_dir(), check_interfaces=False,
+                            roots=paths.mission_roots(path=args.mission_path))
+        mission = resolver.text(text, overrides(plan.overrides)) if text is not None else \
+            resolver.mission(plan.mission_file, overrides(plan.overrides))
         sims.extend(start_sims(robots_of(mission), args.time_scale or 1.0, args.sim_config,
                                options=sim_options(mission)))
     args.missions_dir = None
