@@ -80,14 +80,22 @@ def mission_candidates(name: str, directory=None, here: bool = False) -> list:
             for candidate in (name, f"{name}.yaml")]
 
 
+def is_file(path) -> bool:
+    """``path`` is a file; False (not OSError) for a name the system cannot hold (too long, a NUL)."""
+    try:
+        return pathlib.Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def find_mission(name_or_path: str, directory=None, here: bool = False) -> pathlib.Path:
     """A mission file: a path as given, or a mission by name (``patrol``, ``patrol.yaml``) in the
     places :func:`mission_candidates` lists. An unknown name comes back as given, so the loader's
     error names it."""
     path = pathlib.Path(name_or_path)
-    if path.suffix in (".yaml", ".yml", ".xml") and path.is_absolute() or path.is_file():
+    if path.suffix in (".yaml", ".yml", ".xml") and path.is_absolute() or is_file(path):
         return path
     for candidate in mission_candidates(name_or_path, directory, here):
-        if candidate.is_file():
+        if is_file(candidate):
             return candidate
     return path

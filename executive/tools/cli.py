@@ -21,7 +21,7 @@ def mission_file(name: str, missions_dir=None) -> pathlib.Path:
     """The file of mission ``name`` (a path, or a name looked up as paths.mission_candidates
     says, the current directory included); MissionInvalid saying where it looked otherwise."""
     path = paths.find_mission(name, missions_dir, here=True)
-    if path.is_file():
+    if paths.is_file(path):
         return path
     looked = ", ".join(str(c) for c in paths.mission_candidates(name, missions_dir, here=True))
     raise MissionInvalid([MissionError(name, 0, 0, "", "no such mission file", f"looked for {looked}")])
