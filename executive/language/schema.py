@@ -207,7 +207,10 @@ def _written(text, line, col):
     """The plain scalar at line:col of ``text`` as written (``1e400``, which YAML reads as .inf)."""
     lines = text.splitlines() if text and line > 0 else ()
     match = re.match(r"[^\s,\]}#]+", lines[line - 1][col - 1:]) if line <= len(lines) else None
-    return match[0] if match else None
+    try:    # the number itself (not, in a BT.CPP XML document, the element the line:col names)
+        return match[0] if match and not math.isfinite(float(match[0])) else None
+    except ValueError:
+        return None
 
 
 def _yaml_number(value) -> str:
