@@ -23,7 +23,7 @@ from py_trees.common import Access, Status
 
 from behaviors import failures
 from behaviors.failures import Failure
-from behaviors.messages import InterfaceError, check_path, fill, import_type, set_field, type_name
+from behaviors.messages import InterfaceError, check_path, fill, import_type, non_finite, set_field, type_name
 
 
 class ClientPool:
@@ -278,8 +278,15 @@ class RemoteLeaf(py_trees.behaviour.Behaviour):
             if not self.blackboard.exists(key):
                 self._record_failure(Failure(failures.INVALID_GOAL, f"blackboard key {key} (for field {path}) is not set"))
                 return None
+            value = self.blackboard.get(key)
+            bad = non_finite(value)
+            if bad is not None:     # never sent to a robot: NaN or inf where a number is meant
+                field = f"{path}.{bad}" if bad else path
+                self._record_failure(Failure(failures.INVALID_GOAL, f"blackboard key {key}: field {field} is "
+                                                                    "not a finite number (NaN or infinite)"))
+                return None
             try:
-                set_field(request, path, self.convert(path, self.blackboard.get(key)))
+                set_field(request, path, self.convert(path, value))
             except InterfaceError as exc:
                 self._record_failure(Failure(failures.INVALID_GOAL, f"blackboard key {key}: {exc}"))
                 return None

@@ -6,6 +6,7 @@ The one place that introspects rosidl-generated classes: type strings such as
 """
 import array
 import importlib
+import math
 
 import numpy
 
@@ -139,6 +140,21 @@ def to_data(value):
     if isinstance(value, numpy.generic):
         return value.item()
     return value
+
+
+def non_finite(value, at: str = ""):
+    """The dotted path (``''`` for ``value`` itself) of the first NaN or infinite number in
+    ``value`` (a message or plain data), else None. Constant fields are checked when the mission is
+    validated; this is for values read from the blackboard, which a server's result may have filled."""
+    data = to_data(value)
+    if isinstance(data, float):
+        return None if math.isfinite(data) else at
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, item in items:
+        found = non_finite(item, f"{at}.{key}" if at else str(key))
+        if found is not None:
+            return found
+    return None
 
 
 def get_path(data, path: str):

@@ -163,14 +163,22 @@ def mission_candidates(name: str, directory=None, here: bool = False, path=()) -
             for candidate in (name, f"{name}.yaml")]
 
 
+def is_file(path) -> bool:
+    """``path`` is a file; False (not OSError) for a name the system cannot hold (too long, a NUL)."""
+    try:
+        return pathlib.Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def find_mission(name_or_path: str, directory=None, here: bool = False, path=()) -> pathlib.Path:
     """A mission file: a path as given, or a mission by name (``patrol``, ``patrol.yaml``) in the
     places :func:`mission_candidates` lists. An unknown name comes back as given, so the loader's
     error names it."""
     given = pathlib.Path(name_or_path)
-    if given.suffix in (".yaml", ".yml", ".xml") and given.is_absolute() or given.is_file():
+    if given.suffix in (".yaml", ".yml", ".xml") and given.is_absolute() or is_file(given):
         return given
     for candidate in mission_candidates(name_or_path, directory, here, path):
-        if candidate.is_file():
+        if is_file(candidate):
             return candidate
     return given

@@ -174,6 +174,27 @@ def test_goal_field_from_a_field_of_a_blackboard_value(ros, sim):
     assert second.failure.reason == failures.INVALID_GOAL and "/where.pose" in second.failure.message
 
 
+@pytest.mark.parametrize("where", [{"x": float("nan"), "y": 0.0}, {"x": 0.5, "y": float("inf")},
+                                   {"x": 0.5, "y": 0.0, "yaw": float("-inf")}])
+def test_a_goal_from_a_blackboard_value_that_is_not_finite_is_never_sent(ros, sim, where):
+    """A number from the blackboard (a rogue server's result may have put it there) that is NaN or
+    infinite fails the leaf invalid_goal before anything is sent, as a constant one fails validation."""
+    leaf = nav(sim, pose_key="/target")
+    bb = blackboard()
+    bb.register_key("/target", access=py_trees.common.Access.WRITE)
+    bb.set("/target", where)
+    assert run_tree(ros, leaf, timeout=10) == Status.FAILURE
+    assert leaf.failure.reason == failures.INVALID_GOAL and "not a finite number" in leaf.failure.message, leaf.failure
+    assert leaf.result is None and leaf.feedback is None
+    second = ActionClient("again", NavigateToPose, sim.name("navigate_to_pose"), goal_from_blackboard={"pose": "/where"})
+    bb.register_key("/where", access=py_trees.common.Access.WRITE)
+    goal = NavigateToPose.Goal()
+    goal.pose.pose.orientation.w = float("nan")
+    bb.set("/where", goal.pose)
+    assert run_tree(ros, second, timeout=10) == Status.FAILURE
+    assert "field pose.pose.orientation.w is not a finite number" in second.failure.message, second.failure
+
+
 def test_goal_field_mismatch_is_an_error_at_setup(ros):
     leaf = ActionClient("bad", "mission_interfaces/action/NavigateToPose", "x", goal={"pose.pose.positon.x": 1.0})
     with pytest.raises(InterfaceError, match=r"pose\.pose\.positon: Pose has no field 'positon'"):

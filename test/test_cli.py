@@ -62,11 +62,22 @@ def test_render_into_a_closed_pipe_is_quiet():
     (["report", "/nonexistent/run"], "No such file"),
     (["list", "--dir", "/nonexistent"], "is not a directory"),
     (["export", "patrol", "-o", "/proc/x/out.xml"], "/proc/x/out.xml"),
+    # A name longer than a file name may be (the issue's 300-character mission name) is not a file.
+    (["validate", "a" * 300], "no such mission file"),
+    (["run", "a" * 300], "no such mission file"),
+    (["render", "a" * 300], "no such mission file"),
 ])
 def test_a_users_mistake_is_a_message_not_a_traceback(args, message):
     done = mission(*args)
     no_traceback(done)
     assert done.returncode in (1, 2) and message in done.stderr, done.stderr
+
+
+def test_send_takes_a_name_too_long_for_a_file_as_a_name():
+    """It is sent as a name (no "File name too long"): with no executive, that is what it says."""
+    done = mission("send", "a" * 300, "--wait", "0.5")
+    no_traceback(done)
+    assert done.returncode == 3 and "File name too long" not in done.stderr, done.stderr
 
 
 def test_list_shows_each_missions_parameters():

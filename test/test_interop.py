@@ -142,6 +142,33 @@ def test_busy_executive_rejects_and_pause_resume_work(client, sim, api_context, 
     assert result.succeeded, result
 
 
+FOREVER = "name: forever\ntree: {repeat: {forever: true, child: {wait: {seconds: 0.1}}}}\n"
+
+
+def test_a_goal_answered_after_run_gave_up_is_cancelled(client, api_context, executive):
+    """run() gives up waiting for the goal's answer (here at once): a goal the executive accepts
+    later is cancelled, not left running with nobody following it (under goal_policy reject that
+    also kept the executive busy, so every later goal was rejected)."""
+    late = Executive(unique_name("late_"), namespace=executive.namespace, context=api_context)
+    try:
+        deadline = time.monotonic() + 60
+        while True:     # a timeout of 0 may also find the server not ready this instant: then no goal went
+            late.wait_until_ready(30)
+            with pytest.raises(ExecutiveUnavailable) as gave_up:
+                late.run(FOREVER, timeout=0.0)
+            if "did not answer the goal" in str(gave_up.value):
+                break
+            assert time.monotonic() < deadline, gave_up.value
+        assert "if it accepts it later, it is cancelled" in str(gave_up.value)
+    finally:
+        late.destroy_node()     # waits for the late answer, and cancels the goal
+    deadline = time.monotonic() + 60
+    while not client.run(FOREVER):
+        assert time.monotonic() < deadline, "the executive still runs the goal run() gave up on"
+        client.spin_until(lambda: False, 0.2)
+    assert client.cancel() and client.wait(30).outcome == "canceled"
+
+
 def test_no_executive_is_a_clear_error_within_the_timeout(api_context):
     node = Executive(unique_name("lonely_"), action="/nobody_here/execute_mission", context=api_context)
     try:

@@ -328,6 +328,11 @@ def test_xml_errors_are_located(tmp_path):
     lines = [str(e) for e in info.value.errors]
     assert any(":4:7:" in e and "unknown node kind 'navigat'" in e for e in lines), lines
     assert any(":5:7:" in e and "expected a number, got 'soon'" in e for e in lines), lines
+    huge = tmp_path / "huge.xml"     # a number beyond a double: as YAML read it, not the element's '<Sleep'
+    huge.write_text('<root BTCPP_format="4"><BehaviorTree ID="t">\n<Sleep msec="1e400"/>\n</BehaviorTree></root>\n')
+    with pytest.raises(MissionInvalid) as info:
+        resolve(huge)
+    assert [e.message for e in info.value.errors] == [".inf is not a finite number"]
     broken = tmp_path / "broken.xml"
     broken.write_text('<root><BehaviorTree ID="t"><Sequence>\n<Sleep msec="1">\n</Sequence></BehaviorTree></root>')
     with pytest.raises(MissionInvalid, match=r"broken.xml:3:3: not valid XML: mismatched tag"):
@@ -560,6 +565,41 @@ def test_issue_all_errors_at_once(tmp_path):
     assert errors[2].startswith("8:34: tree.sequence.children[2].condition.check: the expression ends too early")
     assert "must be between 0 and 86400, got -1" in errors[3]
     assert "13:39:" in errors[5] and "warning: times: 0" in errors[6]
+
+
+# A leaf's mistakes, each alone on the leaf; every pair of them gives both errors (not one, then the
+# other once it is fixed). The check's misspelled field is the issue's case; the rest are its kind.
+LEAF_MISTAKES = {
+    "success field": ("success: 'sucess == true'", "'sucess' is not a field of Trigger.Response"),
+    "success syntax": ("success: 'success and ('", "the expression ends too early"),
+    "bound": ("server_timeout: -1", "must be greater than 0 and at most 3600, got -1"),
+    "unknown field": ("feedback_format: x", "service has no field 'feedback_format'"),
+    "ROS name": ("service: 'a b'", "'a b' is not a ROS name"),
+    "robot": ("robot: 'a b'", "robot 'a b' is not a ROS namespace"),
+    "request field": ("request: {nope: 1}", "Trigger_Request has no field 'nope'"),
+    "name type": ("name: 3", "expected a string, got 3"),
+}
+
+
+@pytest.mark.parametrize("first, second", [(a, b) for a in LEAF_MISTAKES for b in LEAF_MISTAKES
+                                           if a < b and LEAF_MISTAKES[a][0][:5] != LEAF_MISTAKES[b][0][:5]])
+def test_a_leafs_mistakes_come_out_together(tmp_path, first, second):
+    fields = {"type": "type: std_srvs/srv/Trigger", "service": "service: health_check"}
+    for mistake in (first, second):
+        text = LEAF_MISTAKES[mistake][0]
+        fields[text.split(":")[0]] = text
+    errors = _errors(tmp_path, "name: m\ntree:\n  service: {" + ", ".join(fields.values()) + "}\n")
+    assert len(errors) == 2, errors
+    for mistake in (first, second):
+        assert any(LEAF_MISTAKES[mistake][1] in e for e in errors), (mistake, errors)
+
+
+def test_an_override_out_of_bounds_is_its_one_error(tmp_path):
+    """A count given out of bounds with -p is reported once, not also as a missing count."""
+    errors = _errors(tmp_path, "name: m\nparameters: {n: {type: int, default: 1}}\n"
+                               "tree: {repeat: {times: '${n}', child: {wait: {seconds: 1}}}}\n", {"n": -5})
+    assert errors == ["3:24: tree.repeat.times: must be between -1 and 1000000, got -5 (from ${n} = -5 "
+                      "(given with -p))"]
 
 
 def test_overrides_are_parsed_safely():

@@ -29,6 +29,9 @@ ACTION_KINDS = [k for k, kind in KINDS.items() if kind.category == "leaf" and "a
 TOPIC_KINDS = ["subscribe", "wait_for_message", "publish"]
 SERVICE_KINDS = [k for k, kind in KINDS.items() if kind.category == "leaf" and "service" in kind.fields]
 REMOTE_KINDS = ACTION_KINDS + SERVICE_KINDS
+# The fields a remote leaf builds its goal or request from (see compiler.REMOTE).
+_REQUEST_FIELDS = ("type", "goal", "request", "pose", "joints", "named_pose", "joint_names", "points",
+                   "velocity_scaling", "frame")
 # The check a leaf uses when it has no success: of its own (see behaviors/actions.py, services.py).
 DEFAULT_CHECKS = {**{k: "error_code == 0" for k in ACTION_KINDS if k != "action" and k in BUILTIN},
                   **{k: "success == true" for k in SERVICE_KINDS if k in BUILTIN}}
@@ -355,21 +358,26 @@ class Resolver:
         line, col = loader.locate(scope.doc, path, key=False)
         location = Location(scope.file, line, col, format_path(at))
         raw_children = {k: body.pop(k) for k in ("child", "children") if k in body}
-        # A schema error in the node's own fields leaves it out; its children are resolved still.
-        broken = tuple(at) in self._broken.get(scope.file, ()) or any(
-            self._broken_in(scope.file, at + [k]) for k in body)
+        # A schema error in the node's own fields leaves it out (its children are resolved still);
+        # the rest of its fields are checked all the same, so a file's errors come at once.
+        whole_broken = tuple(at) in self._broken.get(scope.file, ())
+        bad = {k for k in body if self._broken_in(scope.file, at + [k])}
         fields = self._substitute(scope, body, at)
-        before = len(self.errors)
         for name, value in fields.items():
-            if broken or value is body[name] or value == body[name] or _has_ref(value) or \
+            if name in bad or value is body[name] or value == body[name] or _has_ref(value) or \
                     name not in KINDS[kind].fields:
                 continue    # unchanged (a copy, no parameter in it): the schema pass checked it
             for rel, message, hint in schema.field_errors(kind, name, value):
                 self._error(scope, scope.doc, at + [name] + rel,
                             f"{message} ({_origin_words(body[name], value, self._given)})", hint)
-        broken = broken or len(self.errors) > before
+                bad.add(name)
+        broken = whole_broken or bool(bad)
+        for name in bad:
+            fields.pop(name)
+        # Without a required field (or the node as a whole unfit) only its expressions are checked.
+        unfit = whole_broken or any(KINDS[kind].fields[k].required for k in bad if k in KINDS[kind].fields)
         robot = fields.pop("robot", None)
-        if robot is not None:
+        if robot is not None and "robot" not in bad:
             robot = str(robot).strip("/")
             self._check_robot(scope, at + ["robot"], robot, body.get("robot"))
         robot = scope.robot if robot is None else robot
@@ -379,6 +387,8 @@ class Resolver:
                 fields[field_name] = spec.default
         if kind in ("subtree", "include"):
             return None if broken else self._reference(scope, kind, fields, at, name, robot)
+        if unfit:
+            self._compile_expressions(scope, Node(kind, "", fields, robot, location), at)
         node = Node(kind, str(name or _default_name(kind, fields)), fields, robot, location, origin=scope.origin,
                     source=(scope.file, scope.doc, tuple(at), scope.calls))
         child_scope = scope if robot == scope.robot else _Scope(scope.file, scope.doc, scope.params, robot,
@@ -389,20 +399,22 @@ class Resolver:
         elif "child" in raw_children:
             node.children = [self._node(child_scope, raw_children["child"], at + ["child"])]
         node.children = [c for c in node.children if c is not None]
-        if broken:
+        if unfit:
             return None
         errors_at_start = len(self.errors)
         self._check_leaf(scope, node, at)
-        self._check_counts(scope, node, at)
+        # The message the leaf sends is built from these: with a mistake in one, its type is not checked.
+        request_unfit = any(e.keys[:len(at) + 1] in {tuple(at + [k]) for k in _REQUEST_FIELDS} or e.keys == tuple(at)
+                            for e in self.errors[errors_at_start:] if e.severity != WARNING)
+        if not bad & {"times", "attempts", "forever", "until"}:
+            self._check_counts(scope, node, at)
         self._check_names(scope, node, at, body)
         self._compile_expressions(scope, node, at)
-        if "type" in fields and self.check_interfaces and len(self.errors) == errors_at_start and \
-                not _has_ref(fields):
-            if isinstance(fields.get("feedback_format"), str):      # first: building the leaf parses it
+        if "type" in fields and self.check_interfaces and not request_unfit and not _has_ref(fields):
+            if isinstance(fields.get("feedback_format"), str):
                 self._check_feedback_format(scope, node, at)
-            if len(self.errors) == errors_at_start:
-                self._check_interface(scope, node, at)
-        return node
+            self._check_interface(scope, node, at)
+        return None if broken else node
 
     def _check_feedback_format(self, scope, node, at):
         """``feedback_format`` names scalar fields of the action's feedback, with format specs only."""
@@ -505,18 +517,23 @@ class Resolver:
         from behaviors.messages import InterfaceError, import_type
         from executive.language import compiler
 
+        subject = "result" if node.kind in ACTION_KINDS else "response"
         try:
             node.interface = compiler.check_interface(node)
         except InterfaceError as exc:
             if not exc.field:
                 self._error(scope, scope.doc, at + ["type"], exc.reason)
-            elif node.kind == "subscribe":
+                return
+            if node.kind == "subscribe":
                 self._error(scope, scope.doc, at + ["field"], exc.reason)
-            else:
-                section = {"action": "goal", "publish": "message"}.get(node.kind, "request")
-                self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
-                            key=exc.unknown_field)
-            return
+                return
+            section = {"action": "goal", "publish": "message"}.get(node.kind, "request")
+            self._error(scope, scope.doc, at + [section, *exc.field.split(".")], exc.reason,
+                        key=exc.unknown_field)
+            if node.kind in PLUGIN_KINDS or node.kind in TOPIC_KINDS:
+                return
+            # The type itself is installed: its success check is checked all the same.
+            node.interface = import_type(node.fields["type"], "action" if subject == "result" else "srv")
         if node.kind in PLUGIN_KINDS:
             return      # a plugin's type is checked installed; what it sends is its own
         if node.kind in TOPIC_KINDS:
@@ -527,7 +544,6 @@ class Resolver:
                     self._expression_error(scope.file, scope.doc, at + ["check"], error, check.text,
                                            calls=scope.calls)
             return
-        subject = "result" if node.kind in ACTION_KINDS else "response"
         record = typecheck.message_type(getattr(node.interface, subject.capitalize()),
                                         lambda name: import_type(name, "msg"))
         check = node.fields.get("success")

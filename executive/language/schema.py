@@ -186,8 +186,9 @@ def check(doc, filename, text=None) -> list:
         for path, value in _numbers(doc):
             if not math.isfinite(value):
                 line, col = locate(doc, path)
+                written = _written(text, line, col) or _yaml_number(value)
                 errors.append(MissionError(filename, line, col, format_path(path),
-                                           f"{_yaml_number(value)} is not a finite number", keys=tuple(path)))
+                                           f"{written} is not a finite number", keys=tuple(path)))
     try:
         if not errors and _IS_VALID(doc):
             return []
@@ -208,6 +209,16 @@ def _numbers(value, path=()):
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _numbers(item, path + (i,))
+
+
+def _written(text, line, col):
+    """The plain scalar at line:col of ``text`` as written (``1e400``, which YAML reads as .inf)."""
+    lines = text.splitlines() if text and line > 0 else ()
+    match = re.match(r"[^\s,\]}#]+", lines[line - 1][col - 1:]) if line <= len(lines) else None
+    try:    # the number itself (not, in a BT.CPP XML document, the element the line:col names)
+        return match[0] if match and not math.isfinite(float(match[0])) else None
+    except ValueError:
+        return None
 
 
 def _yaml_number(value) -> str:

@@ -33,6 +33,10 @@ from mission_interfaces.action import ExecuteMission
 OUTCOME_NAMES = {code: name for name, code in OUTCOMES.items()}    # the server's own table, read back
 SERVER_GONE_AFTER = 2.0    # s the action server may be missing from the graph before a goal counts as lost
 SPIN_STEP = 0.05           # s: the longest one spin waits, so deadlines are kept to about this
+# s run() waits for the goal's answer by default: the executive answers once it has loaded the mission,
+# which may take up to its load_timeout (10 s by default), so less would race it.
+GOAL_ANSWER_TIMEOUT = 30.0
+LATE_GOAL_GRACE = 15.0     # s destroy_node() waits for goals run() gave up on, to cancel them if accepted
 
 
 class ExecutiveError(RuntimeError):
@@ -126,6 +130,7 @@ class Executive(Node):
         self._gone_since = None
         self._on_feedback = None
         self._goals_sent = 0
+        self._late = []     # answers of goals run() gave up waiting for
 
     # -- waiting ----------------------------------------------------------------------------------
     def spin_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
@@ -141,7 +146,7 @@ class Executive(Node):
             raise ExecutiveUnavailable(f"no executive serves {self.action_name} (waited {timeout:g} s)")
 
     # -- one mission --------------------------------------------------------------------------------
-    def run(self, mission: str, params: Union[None, dict, list] = None, timeout: float = 10.0,
+    def run(self, mission: str, params: Union[None, dict, list] = None, timeout: float = GOAL_ANSWER_TIMEOUT,
             feedback_callback: Optional[Callable[[MissionFeedback], None]] = None) -> bool:
         """Send ``mission`` (a mission name in the executive's mission directories, or the mission
         as YAML text) with parameter overrides ``params``.
@@ -149,7 +154,9 @@ class Executive(Node):
         Returns True once the executive accepted the goal, False when it rejected it (a mission is
         running and its ``goal_policy`` is ``reject``). An invalid mission is accepted: its result
         has outcome ``invalid`` and the errors. Raises ExecutiveUnavailable when no executive
-        serves the action, or none answers the goal, within ``timeout`` seconds.
+        serves the action, or none answers the goal, within ``timeout`` seconds; a goal answered
+        later is cancelled as soon as its acceptance arrives (in any later spin of this node, and
+        at the latest in ``destroy_node``), so no mission runs that nobody follows.
         ``feedback_callback`` is called with every MissionFeedback that arrives.
         """
         self.wait_until_ready(timeout)
@@ -162,13 +169,25 @@ class Executive(Node):
         accept = self._client.send_goal_async(
             goal, feedback_callback=lambda message: self._feedback_arrived(goal_number, message))
         if not self.spin_until(accept.done, timeout):
-            raise ExecutiveUnavailable(f"{self.action_name} did not answer the goal within {timeout:g} s")
+            self._late.append(accept)
+            accept.add_done_callback(self._cancel_late)
+            raise ExecutiveUnavailable(f"{self.action_name} did not answer the goal within {timeout:g} s "
+                                       "(if it accepts it later, it is cancelled)")
         handle = accept.result()
         if not handle.accepted:
             return False
         self._handle = handle
         self._result_future = handle.get_result_async()
         return True
+
+    def _cancel_late(self, answer):
+        """A goal answered after run() gave up on it: nobody follows it, so it is cancelled (once)."""
+        if answer not in self._late or not answer.done():
+            return
+        self._late.remove(answer)
+        handle = None if answer.cancelled() else answer.result()
+        if handle is not None and handle.accepted:
+            handle.cancel_goal_async()
 
     def _feedback_arrived(self, goal_number, message):
         if goal_number != self._goals_sent:
@@ -248,6 +267,10 @@ class Executive(Node):
         return future.result().success, future.result().message
 
     def destroy_node(self):
+        if self._late:      # a goal run() gave up on may still be accepted: stay to cancel it
+            self.spin_until(lambda: all(f.done() for f in self._late), LATE_GOAL_GRACE)
+            for answer in list(self._late):
+                self._cancel_late(answer)
         self._executor.remove_node(self)
         self._executor.shutdown()
         self._client.destroy()

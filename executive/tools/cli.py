@@ -22,7 +22,7 @@ def mission_file(name: str, missions_dir=None, search=()) -> pathlib.Path:
     says, the current directory and the search path ``search`` included); MissionInvalid saying
     where it looked otherwise."""
     path = paths.find_mission(name, missions_dir, here=True, path=search or ())
-    if path.is_file():
+    if paths.is_file(path):
         return path
     looked = ", ".join(str(c) for c in paths.mission_candidates(name, missions_dir, here=True, path=search or ()))
     raise MissionInvalid([MissionError(name, 0, 0, "", "no such mission file", f"looked for {looked}")])

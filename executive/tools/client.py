@@ -20,12 +20,12 @@ def send(args) -> int:
     from rclpy.signals import SignalHandlerOptions
 
     from executive.tools.api import Executive, ExecutiveError
-    from executive import run as runs
+    from executive import paths, run as runs
     from executive.node import EXIT_CODES
 
     dds.use_profile()
     mission = args.mission
-    if args.text or pathlib.Path(mission).is_file():
+    if args.text or paths.is_file(mission):
         # The contents, not the path: an executive takes goals naming missions in its own mission
         # directories only (README: "Hostile input"), and may run on another machine.
         try:
