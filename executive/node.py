@@ -20,6 +20,7 @@ Interfaces: ``execute_mission`` (ExecuteMission action, see executive/server.py)
 ``~/resume`` (std_srvs/Trigger), ``~/tree_snapshots`` (TreeSnapshot, latched; after a tick that
 changed the tree, at most every SNAPSHOT_PERIOD).
 """
+import faulthandler
 import math
 import pathlib
 import signal
@@ -66,6 +67,7 @@ SNAPSHOT_PERIOD = 0.05     # s: the most often ~/tree_snapshots is published
 MAX_RETICKS = 32
 RETICK_BUDGET = 0.005      # s
 FAULT_REPEAT_PERIOD = 10.0  # s: the most often one internal fault that keeps happening is logged again
+TEARDOWN_TIMEOUT = 5.0     # s the node's teardown may take once stop signals are ignored (main)
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
 IDLE_STREAMS_PERIOD = 0.5  # s: the longest a py_trees_ros snapshot stream opened while idle stays silent
 
@@ -647,6 +649,10 @@ def main(argv=None) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # From here SIGINT and SIGTERM are ignored: a teardown (rclpy, Fast DDS) that blocks prints
+        # every thread's stack and exits 1 instead of waiting silently for launch's SIGKILL. Seen
+        # once under ros2 launch (ignored SIGINT and SIGTERM for 45 s), not reproduced in 200 tries.
+        faulthandler.dump_traceback_later(TEARDOWN_TIMEOUT, exit=True)
         executor.shutdown()
         executive.destroy_node()
         rclpy.try_shutdown()
