@@ -171,15 +171,15 @@ class RunLog:
     def sync(self):
         """Make what was written survive a power cut (``os.fsync``), on a thread of the log's own: the
         caller (the tick) never waits for the disk (a sync takes about 1 ms here, 10 ms at p99;
-        bench/checkpoint.py). Requests made while one runs are served by one more sync. What was
-        written is on disk a sync's time later; ``close`` syncs and waits. A failure is a write
-        problem (``on_problem``)."""
+        bench/checkpoint.py). Syncs are at most SYNC_PERIOD apart: what was written is on disk at
+        most that plus a sync's time later; ``close`` syncs and waits. A failure is a write problem
+        (``on_problem``)."""
         if self._fd is None:
             return
         if self._syncer is None:
             self._syncer = _Syncer(self)
             self._syncer.start()
-        self._syncer.wanted.set()
+        self._syncer.request()
 
     def write_late(self, event: str, **data):
         """Append an event after the log was closed (e.g. a cancel request arriving after the end)."""
@@ -221,17 +221,28 @@ class Appender:
 
 
 class _Syncer(threading.Thread):
-    """Syncs a RunLog's file whenever asked (``wanted``), off the caller's thread."""
+    """Syncs a RunLog's file when asked (:meth:`request`), off the caller's thread, at most once per
+    SYNC_PERIOD: requests made meanwhile are served together by the next sync, so a loop of
+    instant leaves (a checkpoint each) wakes this thread a few times, not once per leaf."""
 
     def __init__(self, log):
         super().__init__(name="run-log-sync", daemon=True)
         self.log, self.wanted, self.lock, self.stopping = log, threading.Event(), threading.Lock(), False
+        self.requested = False
+        self._stopped = threading.Event()
+
+    def request(self):
+        if not self.requested:      # else one is pending: the next sync covers what was written since
+            self.requested = True
+            self.wanted.set()
 
     def run(self):
         while not self.stopping:
             self.wanted.wait()
             self.wanted.clear()
+            self.requested = False      # before the sync: what is written after it asks again
             self._sync()
+            self._stopped.wait(SYNC_PERIOD)
 
     def _sync(self):
         with self.lock:
@@ -245,6 +256,7 @@ class _Syncer(threading.Thread):
 
     def stop(self):
         self.stopping = True
+        self._stopped.set()
         self.wanted.set()
         self.join(timeout=10.0)
         self._sync()
@@ -253,6 +265,7 @@ class _Syncer(threading.Thread):
 _NO_LOCK = contextlib.nullcontext()
 WHOLE_EVENTS = ("run_started", "blackboard", "checkpoint")    # never cut: a resume and the views need them whole
 RETRY_PERIOD = 1.0      # s between attempts to write a log that failed
+SYNC_PERIOD = 0.05      # s: the shortest time between two syncs of a log to disk
 
 
 def _write_all(fd, text: str):
