@@ -323,7 +323,8 @@ def test_a_number_in_range_is_taken(ros, executive):
 
 
 START_ONLY = {"missions_dir": "/etc", "log_dir": "/tmp/elsewhere", "setup_timeout": 30.0, "mission": "patrol",
-              "mission_parameters": ["laps=2"], "exit_when_done": True, "resume_interrupted": True, "viewer": True, "viewer_port": 9999,
+              "mission_parameters": ["laps=2"], "exit_when_done": True, "resume_interrupted": True, "mission_path": "/etc",
+              "viewer": True, "viewer_port": 9999,
               "viewer_host": "0.0.0.0", "viewer_allow_control": True, "viewer_allowed_hosts": ["evil.example"],
               "max_goal_size": 10 ** 7, "max_overrides": 10000, "max_override_size": 10 ** 6, "max_nodes": 10 ** 6,
               "load_timeout": 600.0, "max_loading_goals": 100000, "max_error_size": 10 ** 6, "max_errors": 100000,
