@@ -159,17 +159,25 @@ fi
 # <venv>/share/ament_index/resource_index/packages/<name> says the venv holds the package; its share
 # directory links to the sources, so `package://mission_executive/missions/common.yaml` resolves on
 # a fresh machine and edits need no reinstall (executive/paths.py reads the index).
-register_package() {   # NAME SOURCE_DIR ITEM...: share/NAME/ITEM -> SOURCE_DIR/ITEM
-  local name="$1" source="$2" item; shift 2
+register_package() {   # NAME SOURCE_DIR ITEM...: share/NAME/ITEM -> SOURCE_DIR/ITEM; says whether it changed
+  local name="$1" source="$2" item changed=""; shift 2
   mkdir -p "$VENV/share/ament_index/resource_index/packages" "$VENV/share/$name"
+  [ -f "$VENV/share/ament_index/resource_index/packages/$name" ] || changed=yes
   : > "$VENV/share/ament_index/resource_index/packages/$name"
   for item in "$@"; do
-    rm -rf "${VENV:?}/share/$name/$item"
-    ln -s "$source/$item" "$VENV/share/$name/$item"
+    if [ "$(readlink "$VENV/share/$name/$item")" != "$source/$item" ]; then
+      rm -rf "${VENV:?}/share/$name/$item"
+      ln -s "$source/$item" "$VENV/share/$name/$item"
+      changed=yes
+    fi
   done
+  if [ -n "$changed" ]; then
+    echo "[setup] ament index: $name registered in .venv$SUFFIX"
+  else
+    skip "ament index: $name"
+  fi
 }
 register_package mission_executive "$ROOT" missions launch package.xml
-echo "[setup] ament index: mission_executive registered in .venv$SUFFIX"
 
 # -- 5c. The example behaviour plugin (make test: CI runs it end to end) --------------------------
 # Its action type is an interface package of its own, built as mission_interfaces is; the plugin

@@ -32,7 +32,8 @@ def test_setup_is_idempotent():
     assert lines[-1].startswith(f"[setup] ready for test on ROS 2 {distro} in {VENV.name}"), out.stdout
     assert all(line.endswith("up to date") or "no python3.10" in line for line in lines[:-1]), out.stdout
     stamps = {p.name for p in (VENV / ".stamps").iterdir()}
-    assert {"pip", "interfaces", "package", "pip-dev"} <= stamps <= {"pip", "interfaces", "package", "pip-dev", "py310"}
+    assert {"pip", "interfaces", "package", "pip-dev", "example-interfaces", "example-plugin"} <= stamps <= \
+        {"pip", "interfaces", "package", "pip-dev", "py310", "example-interfaces", "example-plugin"}
 
 
 def test_setup_refuses_a_distribution_it_cannot_install():
