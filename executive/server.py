@@ -11,8 +11,9 @@
   waits to start); ``preempt`` loads it and, if it is valid, halts the running mission (its goal
   ends ABORTED, outcome CANCELED, "preempted by goal ...") and starts the new one once the old
   one's goals have ended. Of several goals that arrive while one is being preempted, the newest
-  *accepted* wins (acceptance order, not the order rclpy happens to run their execute callbacks
-  in); the others end CANCELED. More than ``max_loading_goals`` goals waiting to be loaded: the
+  *to arrive* of those accepted wins (arrival order: goals load concurrently, so the order they are
+  accepted in, and the order rclpy runs their execute callbacks in, differ between rclpy 7 and
+  9); the others end CANCELED. More than ``max_loading_goals`` goals waiting to be loaded: the
   next ones are rejected until some are answered.
 - A goal with ``resume`` (a run id, or ``latest``) continues an interrupted run from its last
   checkpoint instead (executive/resume.py); its result's ``resumed_from`` names that run. A run
@@ -84,8 +85,9 @@ class MissionServer:
         self._ended = {}            # MissionRun -> Future, done when the run is
         self._accepted = 0          # accepted goals whose execution has not finished
         self._loading = 0           # goals being loaded (their goal callback is waiting)
-        self._order = 0             # goals accepted so far; each goal's number is its place in line
-        self._newest = 0            # the number of the newest accepted goal: older ones give way to it
+        self._arrivals = 0          # goal requests so far; a goal's number is its place in the order of arrival
+        self._arrival = {}          # id(goal request) -> its number, from arrival to acceptance or rejection
+        self._newest = 0            # the number of the newest valid accepted goal: older ones give way to it
         self._loaded = {}           # id(goal request) -> [request, (model, tree) or RunResult, number]
         self._unclaimed = None      # id(goal request) answered ACCEPT, until rclpy hands its goal over
         self._names = {}            # goal id -> its mission's name, for messages and the log
@@ -124,6 +126,8 @@ class MissionServer:
     # -- a goal arrives -----------------------------------------------------------------------
     async def _on_goal(self, goal_request):
         self._drop_unclaimed()
+        self._arrivals += 1     # before any await: the order requests arrived in
+        self._arrival[id(goal_request)] = self._arrivals
         try:
             return await self._decide(goal_request)
         except Exception:   # a bug must not take the executive down: answered ERROR in _execute
@@ -133,6 +137,7 @@ class MissionServer:
     def _reject(self, goal_request, why: str):
         """Reject; logged one line per REJECTIONS_LOGGED_EVERY at most (a burst is one line, and a count)."""
         now = time.monotonic()
+        self._arrival.pop(id(goal_request), None)
         self._rejected += 1
         if now - self._rejected_logged_at >= REJECTIONS_LOGGED_EVERY:
             more = f" (and {self._rejected - 1} more since the last such line)" if self._rejected > 1 else ""
@@ -220,7 +225,7 @@ class MissionServer:
     def _accept(self, goal_request, loaded):
         # The handle rclpy makes for an accepted goal carries this very request object; rclpy may
         # still refuse it (a goal id already known) without telling us: see _drop_unclaimed.
-        self._loaded[id(goal_request)] = [goal_request, loaded, 0]
+        self._loaded[id(goal_request)] = [goal_request, loaded, self._arrival.pop(id(goal_request), 0)]
         self._unclaimed = id(goal_request)
         return GoalResponse.ACCEPT
 
@@ -229,8 +234,7 @@ class MissionServer:
         self._unclaimed = None
         entry = self._loaded.get(id(goal_handle.request))
         if entry is not None and not isinstance(entry[1], runs.RunResult):
-            self._order += 1
-            entry[2] = self._newest = self._order
+            self._newest = max(self._newest, entry[2])     # an older goal accepted late is not the newest
         self._accepted += 1
         goal_handle.execute()
 
@@ -279,7 +283,7 @@ class MissionServer:
             self._names.pop(gid, None)
 
     def _preempter(self, number: int) -> str:
-        """'mission NAME (goal 1a2b3c4d)' for the goal accepted as ``number``, as far as known."""
+        """'mission NAME (goal 1a2b3c4d)' for the goal that arrived as ``number``, as far as known."""
         gid = self._numbered.get(number, "")
         return f"mission {self._names.get(gid, '?')} (goal {gid[:8]})" if gid else "a newer goal"
 
