@@ -148,6 +148,19 @@ def interrupted_run(ros, robot, log_dir, namespace, text: str):
     return result
 
 
+def wait_gone(ros, action_name: str, timeout: float = 30.0):
+    """Until no server of ``action_name`` is left in the graph."""
+    from rclpy.action import ActionClient
+
+    from mission_interfaces.action import ExecuteMission
+
+    client = ActionClient(ros.node, ExecuteMission, action_name)
+    try:
+        ros.spin_until(lambda: not client.server_is_ready(), timeout, f"{action_name} gone from the graph")
+    finally:
+        client.destroy()
+
+
 def resume_goal(ros, process, reference: str = "latest", **goal):
     """Send a goal with ``resume`` to ``process`` and wait for its result. A client of its own: the
     session's clients are kept by action name, and one made for an earlier executive of the same
@@ -251,6 +264,9 @@ def test_an_unattended_executive_resumes_a_run_at_most_once(ros, robot, tmp_path
             time.sleep(0.05)
         resumed.proc.send_signal(signal.SIGKILL)       # the crash again
         wait_exit(resumed, 30)
+        # Until DDS's lease drops the killed server, a new client would take its endpoints for the
+        # next executive's and send before that one is matched (the request would be lost).
+        wait_gone(ros, resumed.action_name)
     finally:
         resumed.stop()
     runs = runs_in(tmp_path)
