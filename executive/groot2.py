@@ -14,7 +14,8 @@ ZeroMQ request/reply on TCP ``port``, every message multipart:
 Request types: ``T`` FULLTREE (answer: the tree as BT.CPP XML, each node with a ``_uid``
 attribute), ``S`` STATUS (3 bytes per node: uid uint16 LE, status uint8), ``B`` BLACKBOARD (second
 part: tree names joined by ``;``; answer: MessagePack of ``{tree name: {key: value}}``, values as
-JSON would hold them, unknown names left out), ``r`` TOGGLE_RECORDING (``start``: answer the time
+JSON would hold them, unknown names left out; nil when
+none is known), ``r`` TOGGLE_RECORDING (``start``: answer the time
 in microseconds since the epoch as text; ``stop``: no answer part), ``t`` GET_TRANSITIONS (the
 status changes since the last call, 9 bytes each: microseconds since the recording started as 6
 bytes LE, uid uint16, status uint8), and the breakpoint requests ``I`` HOOK_INSERT, ``R``
@@ -296,6 +297,7 @@ class Groot2Server:
             raise Groot2Error(f"Groot2 cannot listen on {host}:{port} and {port + 1}: {exc}") from None
         self._lock = threading.Lock()
         self._snapshot = None
+        self._refusal = ""
         self._last_request = -math.inf
         self._last_blackboard_request = -math.inf
         self._recording = False
@@ -320,7 +322,7 @@ class Groot2Server:
         """Answer from ``snapshot`` from now on; while recording, the status changes since the last
         snapshot of the same tree become transitions."""
         with self._lock:
-            previous, self._snapshot = self._snapshot, snapshot
+            previous, self._snapshot, self._refusal = self._snapshot, snapshot, ""
             if self._recording and previous is not None and previous.view is snapshot.view:
                 now = int((time.monotonic() - self._recording_start) * 1e6)
                 stamp = (now & (2 ** 48 - 1)).to_bytes(8, "little")[:6]
@@ -329,6 +331,11 @@ class Groot2Server:
                     if old[offset + 2] != new[offset + 2]:
                         uid, code = STATUS_ENTRY.unpack_from(new, offset)
                         self._transitions.append(TRANSITION.pack(stamp, uid, IDLE if code >= IDLE_FROM else code))
+
+    def refuse(self, reason: str):
+        """Answer FULLTREE, STATUS and BLACKBOARD with ``reason`` until the next hand-over."""
+        with self._lock:
+            self._snapshot, self._refusal = None, reason
 
     def close(self):
         self._closing.set()
@@ -368,14 +375,19 @@ class Groot2Server:
             return _error("wrong request header")
         _protocol, kind, unique_id = REQUEST_HEADER.unpack(request[0])
         with self._lock:
-            snapshot = self._snapshot
+            snapshot, refusal = self._snapshot, self._refusal
         payload = request[1] if len(request) == 2 else None
         if kind in (FULLTREE, STATUS, BLACKBOARD) and snapshot is None:
-            return _error("no mission has run yet")
+            return _error(refusal or "no mission has run yet")
         tree_id = snapshot.view.tree_id if snapshot is not None else bytes(16)
         header = REQUEST_HEADER.pack(PROTOCOL, kind, unique_id) + tree_id
+        if kind in (FULLTREE, BLACKBOARD):
+            try:
+                xml, name = snapshot.view.xml()
+            except ValueError as exc:
+                return _error(str(exc))
         if kind == FULLTREE:
-            return [header, snapshot.view.xml()[0].encode()]
+            return [header, xml.encode()]
         if kind == STATUS:
             return [header, snapshot.statuses]
         if kind == BLACKBOARD:
@@ -384,9 +396,9 @@ class Groot2Server:
             import msgpack
 
             self._last_blackboard_request = time.monotonic()
-            name = snapshot.view.xml()[1]
             asked = payload.decode("utf-8", "replace").split(";")
-            return [header, msgpack.packb({name: snapshot.blackboard} if name in asked else {})]
+            # BT.CPP's answer is a JSON object that starts as null: nil when no name is known
+            return [header, msgpack.packb({name: snapshot.blackboard} if name in asked else None)]
         if kind == HOOKS_DUMP:
             return [header, b"[]"]
         if kind in (REMOVE_ALL_HOOKS, DISABLE_ALL_HOOKS):
@@ -423,20 +435,31 @@ class Groot2Listener:
     and state changes): hands the server a snapshot of the current run when a client is attached,
     and always when a run starts or ends (so a client arriving later finds the final state)."""
 
-    def __init__(self, server: Groot2Server, storage=None):
+    def __init__(self, server: Groot2Server, storage=None, on_problem=None):
         self.server = server
+        self.on_problem = on_problem    # callable(message): why a run cannot be shown
         self._storage = storage         # the blackboard's storage (py_trees' by default)
         self._view = None
         self._blackboard = BlackboardCache()
         self._blackboard_now = {}
         self._ended = False
+        self._refused = None            # a run too large for Groot2's 16-bit node ids
 
     def __call__(self, run):
         import py_trees
 
         fresh = self._view is None or self._view.run is not run
+        if fresh and self._refused is run:
+            return
         if fresh:
-            self._view = TreeView(run)
+            try:
+                self._view = TreeView(run)
+            except ValueError as exc:
+                self._refused = run
+                self.server.refuse(f"mission {run.mission.name} cannot be shown: {exc}")
+                if self.on_problem is not None:
+                    self.on_problem(f"Groot2: mission {run.mission.name} cannot be shown: {exc}")
+                return
             self._blackboard = BlackboardCache()
             self._blackboard_now = {}
             self._ended = False

@@ -15,6 +15,7 @@ Parameters: ``missions_dir`` (searched before the package's missions), ``tick_ra
 ``mission`` and ``mission_parameters`` (a mission to run at start, e.g. from a launch file),
 ``exit_when_done`` (exit when that mission ends, with ``mission run``'s exit codes), ``viewer``,
 ``viewer_port``, ``viewer_host``, ``viewer_allow_control`` (the browser viewer, executive/viewer).
+``groot2``, ``groot2_port``, ``groot2_host`` (Groot2's monitoring protocol, executive/groot2.py).
 
 Interfaces: ``execute_mission`` (ExecuteMission action, see executive/server.py), ``~/pause`` and
 ``~/resume`` (std_srvs/Trigger), ``~/tree_snapshots`` (TreeSnapshot, latched; after a tick that
@@ -80,6 +81,7 @@ class ExecutiveNode(Node):
         self.run = None                 # before the node exists: destroy_node must work if __init__ fails
         self.server = None
         self.viewer = None
+        self.groot2 = None
         self.client_pool = ClientPool()
         self._faults_logged = {}        # traceback text -> [repeats not yet said, when last said]
         self.mission_cache = MissionCache()
@@ -119,6 +121,7 @@ class ExecutiveNode(Node):
             self.server = MissionServer(self)
         if self._param("viewer"):
             self.viewer = self._open_viewer()
+        self.groot2 = self._open_groot2() if self._param("groot2") else None
 
     def _open_viewer(self):
         """The browser viewer on ``viewer_host:viewer_port``; ValueError when it cannot listen."""
@@ -138,6 +141,24 @@ class ExecutiveNode(Node):
                                    + ("; cancel and start need the token in the VIEWER line on standard output"
                                       if viewer.allow_control else ""))
         return viewer
+
+    def _open_groot2(self):
+        """Groot2's monitoring protocol on ``groot2_host:groot2_port`` (executive/groot2.py), told
+        about every tick as a listener; ValueError when it cannot listen."""
+        from executive.groot2 import Groot2Error, Groot2Listener, Groot2Server
+        from executive.viewer import is_loopback
+
+        host, port = self._param("groot2_host"), self._param("groot2_port")
+        try:
+            server = Groot2Server(port, host).start()
+        except Groot2Error as exc:
+            raise ValueError(str(exc)) from None
+        self.listeners.append(Groot2Listener(server, on_problem=self.get_logger().warn))
+        self.get_logger().info(f"Groot2 can connect to {host}:{port}")
+        if not is_loopback(host):
+            self.get_logger().warn(f"Groot2 is served on {host}: anyone who can reach it sees the mission and its "
+                                   "blackboard")
+        return server
 
     # -- parameters -----------------------------------------------------------------------------
     def _param(self, name):
@@ -519,6 +540,8 @@ class ExecutiveNode(Node):
         self.client_pool.destroy()
         if self.viewer is not None:
             self.viewer.close()
+        if getattr(self, "groot2", None) is not None:
+            self.groot2.close()
         if self.server is not None:
             self.server.destroy()
         return super().destroy_node()

@@ -69,6 +69,13 @@ PARAMETERS = {
     "viewer_allow_control": Spec(False, "the viewer may cancel and start missions", start_only=True),
     "viewer_allowed_hosts": Spec(Parameter.Type.STRING_ARRAY, "more host names the viewer answers to (besides "
                                  "its addresses, localhost and this machine's names)", start_only=True),
+    # Groot2's monitoring protocol (executive/groot2.py)
+    "groot2": Spec(False, "serve Groot2's monitoring protocol (BT.CPP's Groot2Publisher) while the node runs",
+                   start_only=True),
+    "groot2_port": Spec(1667, "Groot2's port (requests); the next port is Groot2's too (notices)", (1, 65534),
+                        start_only=True),
+    "groot2_host": Spec("127.0.0.1", "the address Groot2 is served on; anything but loopback exposes the mission "
+                                     "and its blackboard to the network", start_only=True),
     # limits on what a goal may cost (README: "Limits")
     "max_goal_size": Spec(262144, "bytes of mission text (or name) one goal may carry", (1, 16 * 2 ** 20),
                           start_only=True),

@@ -298,6 +298,11 @@ def build_parser():
     add_search_path(p)
     p.add_argument("--viewer", action="store_true", help="serve a live view of the run to a browser")
     add_viewer_arguments(p, control=True)
+    p.add_argument("--groot2", type=int, nargs="?", const=1667, metavar="PORT",
+                   help="serve Groot2's monitoring protocol (BT.CPP's Groot2Publisher) on PORT and PORT+1 "
+                        "(default 1667)")
+    p.add_argument("--groot2-host", metavar="H", help="with --groot2: the address to serve on (default 127.0.0.1; "
+                                                      "anything else exposes the mission to the network)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("resume", help="continue an interrupted run here from its last checkpoint (a crash, SIGKILL, "
                                       "Ctrl-C or a shutdown stopped it)")
@@ -359,6 +364,8 @@ def check_arguments(parser, args):
                  if value not in (None, False)]
         if given:
             parser.error(f"{' and '.join(given)} need --viewer")
+    if args.command == "run" and args.groot2 is None and args.groot2_host is not None:
+        parser.error("--groot2-host needs --groot2")
 
 
 def main(argv=None) -> int:

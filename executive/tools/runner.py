@@ -234,6 +234,9 @@ def _run_here(args, prepare, viewer=None, sims=()) -> int:
         overrides.append(Parameter("missions_dir", value=args.missions_dir))
     if args.mission_path:
         overrides.append(Parameter("mission_path", value=os.pathsep.join(args.mission_path)))
+    if getattr(args, "groot2", None) is not None:
+        overrides += [Parameter("groot2", value=True), Parameter("groot2_port", value=args.groot2),
+                      Parameter("groot2_host", value=args.groot2_host or "127.0.0.1")]
     try:
         executive = ExecutiveNode("mission_run", serve=False, parameter_overrides=overrides)
     except ValueError as exc:       # a value out of range (--tick-rate 1e9)
@@ -258,6 +261,8 @@ def _run_here(args, prepare, viewer=None, sims=()) -> int:
     if viewer is not None:
         executive.viewer = viewer.attach(executive).start()     # closed with the node
         print(f"viewer: {viewer.page_url}", flush=True)
+    if executive.groot2 is not None:
+        print(f"groot2: connect to {executive.groot2.host} port {executive.groot2.port}", flush=True)
     try:
         executive.recover_interrupted(executor)
         try:
