@@ -466,3 +466,47 @@ def test_mission_run_option_needs_groot2_for_its_host():
 
     with pytest.raises(SystemExit):
         cli.main(["run", "inspection", "--groot2-host", "0.0.0.0"])
+
+
+LONG_LOCAL = """name: local_wait
+tree:
+  sequence:
+    name: local_wait
+    children:
+      - set: {name: mark, key: mark, value: here}
+      - wait: {name: linger, seconds: 60}
+"""
+
+
+def test_mission_run_groot2_serves_the_run_and_a_taken_port_is_an_error(tmp_path):
+    import signal
+    import subprocess
+
+    from executive.tools.launcher import BIN, Lines
+
+    mission = tmp_path / "local_wait.yaml"
+    mission.write_text(LONG_LOCAL)
+    port = free_port_pair()
+    command = [str(BIN / "mission"), "run", str(mission), "--log-dir", str(tmp_path / "logs"), "--groot2"]
+    proc = subprocess.Popen(command + [str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    client = Client(port)
+    try:
+        assert Lines(proc.stdout).until("groot2: connect to", 60).split()[-3:] == ["127.0.0.1", "port", str(port)]
+        deadline = time.monotonic() + DEADLINE
+        while dict(client.statuses() if client.ask("S").error is None else []).get(3) != groot2.RUNNING:
+            assert time.monotonic() < deadline, "the wait never showed as running"
+            time.sleep(0.05)
+        assert [tag for _, tag, _, _ in client.tree()] == ["Sequence", "SetBlackboard", "Sleep"]
+        assert client.blackboard("local_wait") == {"local_wait": {"mark": "here"}}
+        # the same port again: a clear error before anything runs
+        taken = subprocess.run(command + [str(port)], capture_output=True, text=True, timeout=60)
+        assert taken.returncode != 0 and f"Groot2 cannot listen on 127.0.0.1:{port}" in taken.stderr, taken.stderr
+    finally:
+        client.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
