@@ -359,10 +359,18 @@ def served(tmp_path_factory):
     ours.close()
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.binary(max_size=40), min_size=0, max_size=4))
+HEADERS = st.builds(lambda protocol, kind, unique_id: struct.pack("<BcI", protocol, kind, unique_id),
+                    st.integers(0, 255), st.sampled_from([bytes([c]) for c in b"TSBIRNUDAXrtQ\x00\xff"]),
+                    st.integers(0, 2 ** 32 - 1))
+PAYLOADS = st.one_of(st.binary(max_size=40), st.sampled_from([b"start", b"stop", b"Main", b"Main;x", b"[]", b"{}",
+                                                              b'{"uid": 1}', b"\xff\xfe"]))
+
+
+@settings(deadline=None)
+@given(st.one_of(st.lists(st.binary(max_size=40), max_size=4),
+                 st.builds(lambda h, rest: [h, *rest], HEADERS, st.lists(PAYLOADS, max_size=3))))
 def test_any_request_gets_an_answer_and_the_server_goes_on(served, parts):
-    """Whatever the parts, a reply: the header echoed, or ['error', reason]."""
+    """Whatever the parts, a reply: the header echoed (protocol 2), or ['error', reason]."""
     reply = served.server.answer(parts)
     assert reply and (reply[0] == b"error" and len(reply) == 2 or len(reply[0]) == 22)
     if reply[0] != b"error":
