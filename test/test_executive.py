@@ -328,7 +328,8 @@ START_ONLY = {"missions_dir": "/etc", "log_dir": "/tmp/elsewhere", "setup_timeou
               "viewer_host": "0.0.0.0", "viewer_allow_control": True, "viewer_allowed_hosts": ["evil.example"],
               "max_goal_size": 10 ** 7, "max_overrides": 10000, "max_override_size": 10 ** 6, "max_nodes": 10 ** 6,
               "load_timeout": 600.0, "max_loading_goals": 100000, "max_error_size": 10 ** 6, "max_errors": 100000,
-              "result_timeout": 86400, "max_logged_payload": 10 ** 7}
+              "result_timeout": 86400, "max_logged_payload": 10 ** 7,
+              "groot2": True, "groot2_port": 1700, "groot2_host": "0.0.0.0"}
 
 
 def test_start_only_parameters_are_read_only(ros, executive):
@@ -347,7 +348,8 @@ def test_start_only_parameters_are_read_only(ros, executive):
     described = ros.wait(client.describe_parameters(names), 10.0).descriptors
     assert all(d.read_only for d in described)
     ranged = {d.name: d for d in described if d.integer_range or d.floating_point_range}
-    assert {"viewer_port", "max_goal_size", "setup_timeout", "load_timeout", "result_timeout"} <= set(ranged)
+    assert {"viewer_port", "groot2_port", "max_goal_size", "setup_timeout", "load_timeout", "result_timeout"} <= \
+        set(ranged)
 
 
 def test_every_parameter_can_be_read_at_once(ros, executive):
