@@ -25,7 +25,8 @@ DISABLE_ALL_HOOKS. A PUB socket on ``port + 1`` carries ``N`` BREAKPOINT_REACHED
 Status values are BT.CPP's NodeStatus (IDLE 0, RUNNING 1, SUCCESS 2, FAILURE 3, SKIPPED 4); a node
 that finished and was reset since is IDLE reported as 10 + the status it had (BT.CPP resets the
 children of a control node when it finishes, a decorator's child as soon as it finishes, and the
-root once the tree has finished). :func:`status_codes` derives the same from a run.
+root once the tree has finished; a reactive control node resets all its children but the running one).
+:func:`status_codes` derives the same from a run.
 
 **What this server does not do.** Breakpoints (hooks): there are none to dump (``D`` answers
 ``[]``), removing or disabling all of them succeeds, inserting, removing or unlocking one is
@@ -127,8 +128,7 @@ class TreeView:
             for child in node.children:
                 parents[index[id(child)]] = i
         self.parents = parents
-        # BT.CPP keeps a finished node's status while its parent is a running control node.
-        self.keeps = [p >= 0 and nodes[p].children and _is_control(nodes[p]) for p in parents]
+        self.keeps = [p >= 0 and _keeps_finished_children(nodes[p]) for p in parents]
         self._mission = run.mission
         self._xml = None
         self._name = None
@@ -150,11 +150,14 @@ class TreeView:
         return bytes(out)
 
 
-def _is_control(node) -> bool:
+def _keeps_finished_children(node) -> bool:
+    """BT.CPP keeps a finished child's status while its parent runs when the parent is a control
+    node (Sequence, Fallback, Parallel); a reactive one (ReactiveSequence, ReactiveFallback: our
+    ``memory: false``) resets every child but the running one, and a decorator its child at once."""
     from executive.language.kinds import KINDS
 
     kind = KINDS.get(node.kind)
-    return kind is not None and kind.category == "composite"
+    return kind is not None and kind.category == "composite" and node.fields.get("memory", True) is not False
 
 
 def status_codes(run, behaviours, parents, keeps) -> list:

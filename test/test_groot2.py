@@ -518,3 +518,54 @@ def test_mission_run_groot2_serves_the_run_and_a_taken_port_is_an_error(tmp_path
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+# -- the class: any tree of these built-ins reports as BT.CPP reports it -------------------------
+
+def _trees():
+    """BT.CPP XML bodies of trees of Sequence, Fallback, ReactiveSequence, ReactiveFallback,
+    Inverter, ForceSuccess, ForceFailure over SetBlackboard (succeeds at once) and Sleep (runs a few
+    ticks): nodes both run tick for tick. Not here: Repeat and RetryUntilSuccessful, which loop
+    within one tick in BT.CPP and take a tick per round in ours (each side's answers are right for
+    its own ticks, but they are different ticks)."""
+    leaves = st.sampled_from(['<SetBlackboard name="{n}" output_key="{n}" value="x"/>', '<Sleep name="{n}" msec="20"/>'])
+
+    instant = st.sampled_from(['<SetBlackboard name="{n}" output_key="{n}" value="x"/>',
+                               '<ForceFailure name="{n}"><SetBlackboard name="{n}" output_key="{n}" value="y"/>'
+                               '</ForceFailure>'])
+
+    def extend(children):
+        composite = st.builds(lambda tag, kids: f'<{tag} name="{{n}}">' + "".join(kids) + f"</{tag}>",
+                              st.sampled_from(["Sequence", "Fallback"]), st.lists(children, min_size=1, max_size=3))
+        # a reactive node ticks its earlier children again every tick: those end at once (conditions)
+        reactive = st.builds(lambda tag, kids, last: f'<{tag} name="{{n}}">' + "".join(kids) + last + f"</{tag}>",
+                             st.sampled_from(["ReactiveSequence", "ReactiveFallback"]),
+                             st.lists(instant, max_size=2), children)
+        decorator = st.builds(lambda tag, kid: f'<{tag} name="{{n}}">{kid}</{tag.split()[0]}>',
+                              st.sampled_from(["Inverter", "ForceSuccess", "ForceFailure"]), children)
+        return composite | reactive | decorator
+    return st.recursive(leaves, extend, max_leaves=8)
+
+
+def _named(body: str) -> str:
+    parts = body.split("{n}")
+    named = "".join(part + (f"n{i}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+    return f'<root BTCPP_format="4" main_tree_to_execute="Main"><BehaviorTree ID="Main">{named}</BehaviorTree></root>'
+
+
+@settings(deadline=None)
+@given(_trees())
+def test_any_tree_of_these_builtins_reports_its_statuses_as_btcpp(tmp_path_factory, body):
+    xml = _named(body)
+    theirs, ours = Theirs(xml), Ours(xml, tmp_path_factory.mktemp("tree"))
+    pair = ((theirs, Client(theirs.port)), (ours, Client(ours.port)))
+    try:
+        seen = {id(side): [client.statuses()] for side, client in pair}
+        run_both(pair, lambda side, client: seen[id(side)].append(client.statuses()))
+        assert distinct(seen[id(ours)]) == distinct(seen[id(theirs)]), xml
+        assert pair[1][1].tree() == pair[0][1].tree()
+    finally:
+        for _, client in pair:
+            client.close()
+        theirs.close()
+        ours.close()
