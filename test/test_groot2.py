@@ -525,9 +525,10 @@ def test_mission_run_groot2_serves_the_run_and_a_taken_port_is_an_error(tmp_path
 def _trees():
     """BT.CPP XML bodies of trees of Sequence, Fallback, ReactiveSequence, ReactiveFallback,
     Inverter, ForceSuccess, ForceFailure over SetBlackboard (succeeds at once) and Sleep (runs a few
-    ticks): nodes both run tick for tick. Not here: Repeat and RetryUntilSuccessful, which loop
-    within one tick in BT.CPP and take a tick per round in ours (each side's answers are right for
-    its own ticks, but they are different ticks)."""
+    ticks): nodes both run tick for tick. Not here, since the two run them differently (each side's
+    answers are right for its own ticks, but they are different ticks): Repeat and
+    RetryUntilSuccessful loop within one tick in BT.CPP and take a tick per round in ours; BT.CPP's
+    Parallel stops ticking children once its count is reached, ours ticks all of them first."""
     leaves = st.sampled_from(['<SetBlackboard name="{n}" output_key="{n}" value="x"/>', '<Sleep name="{n}" msec="20"/>'])
 
     instant = st.sampled_from(['<SetBlackboard name="{n}" output_key="{n}" value="x"/>',
