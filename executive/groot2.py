@@ -221,9 +221,9 @@ def json_value(value, depth: int = 0):
             value = to_data(value)
         except (TypeError, ValueError, RecursionError):
             return None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value if not isinstance(value, int) or -2 ** 63 <= value < 2 ** 64 else float(value)
-    if isinstance(value, float):
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -2 ** 63 <= value < 2 ** 64 else None      # beyond JSON's (and BT.CPP's) integers
+    if value is None or isinstance(value, (bool, str, float)):
         return value
     if isinstance(value, (list, tuple)):
         return [json_value(v, depth + 1) for v in value]

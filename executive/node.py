@@ -540,7 +540,7 @@ class ExecutiveNode(Node):
         self.client_pool.destroy()
         if self.viewer is not None:
             self.viewer.close()
-        if getattr(self, "groot2", None) is not None:
+        if self.groot2 is not None:
             self.groot2.close()
         if self.server is not None:
             self.server.destroy()

@@ -425,8 +425,10 @@ def test_blackboard_values_as_btcpp_json():
 
     cache = groot2.BlackboardCache()
     point = Point(x=1.0, y=2.0)
-    values = cache.update({"/p": point, "/n": 3, "/l": (1, 2), "/o": object(), "/big": "x" * 70000})
-    assert values == {"p": {"x": 1.0, "y": 2.0, "z": 0.0}, "n": 3, "l": [1, 2], "o": None,
+    values = cache.update({"/p": point, "/n": 3, "/l": (1, 2), "/o": object(), "/big": "x" * 70000,
+                           "/huge": 10 ** 400, "/deep": {"a": [True, None, {"b": float("inf")}]}})
+    assert values == {"p": {"x": 1.0, "y": 2.0, "z": 0.0}, "n": 3, "l": [1, 2], "o": None, "huge": None,
+                      "deep": {"a": [True, None, {"b": float("inf")}]},
                       "big": "(a value of 70005 bytes, too large to show)"}
     assert cache.update({"/n": 4}) == {"n": 4}      # removed keys are forgotten
 
