@@ -591,6 +591,8 @@ def parse_command_line(args) -> None:
     defaults) and exits 0, anything else outside ``--ros-args`` exits 2; both before rclpy starts."""
     import argparse
 
+    from rclpy.parameter import Parameter
+
     def row(name, spec):
         # A (default, description) pair, or an object with .default, .description, .range, .start_only.
         default, description = (spec.default, spec.description) if hasattr(spec, "default") else spec[:2]
