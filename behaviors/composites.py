@@ -50,6 +50,9 @@ class Ported:
 
     skipped = False
 
+    def update(self):
+        return self.status     # never called: tick() runs step()
+
     def tick(self):
         result = yield from self.step()
         self.skipped = result == SKIPPED

@@ -215,7 +215,7 @@ class Resolver:
                               root, files=list(self._docs), sources=dict(self.sources))
             self._check_reactive(mission)
             self._check_blackboard(mission)
-        ordered = in_order(self.errors, [file])
+        ordered = [btcpp.in_xml_terms(e, self._docs.get(e.file)) for e in in_order(self.errors, [file])]
         if mission is None or any(not e.is_warning for e in ordered):
             raise MissionInvalid(ordered)
         mission.warnings = ordered
