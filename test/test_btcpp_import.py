@@ -230,7 +230,7 @@ TREES = st.recursive(LEAF, lambda inner: st.lists(st.tuples(PRE, inner).map(lamb
                                                   min_size=1, max_size=3).flatmap(_composite), max_leaves=8)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(tree=TREES)
 def test_generated_trees_end_as_in_btcpp(tree, tmp_path):

@@ -17,7 +17,7 @@ from xml.parsers import expat
 from executive.language import loader
 from executive.language.errors import MissionError, MissionInvalid, did_you_mean
 from executive.language.expressions import ExpressionError, Name, parse
-from executive.language.kinds import KINDS
+from executive.language.kinds import KINDS, Field
 from executive.language.model import Mission, Node, is_bb_ref
 
 BB_PORT = re.compile(r"^\{([A-Za-z_@/][\w/]*|=)\}$")
@@ -72,7 +72,7 @@ UNSUPPORTED = {
 # Our own node types (the export's, declared in its <TreeNodesModel>): ID -> (kind, fixed fields).
 OURS = {"Check": ("condition", {"dialect": "yaml"}), "RunScript": ("script", {"dialect": "yaml"}),
         "SetValue": ("set", {}), "RetryWithBackoff": ("retry", {}), "RepeatUntil": ("repeat", {}),
-        "ParallelPolicy": ("parallel", {})}
+        "ParallelPolicy": ("parallel", {}), "ActionGoal": ("action", {})}
 PRE_POST = {"_failureIf": "failure_if", "_successIf": "success_if", "_skipIf": "skip_if", "_while": "while_true",
             "_onSuccess": "on_success", "_onFailure": "on_failure", "_onHalted": "on_halted", "_post": "post"}
 IGNORED = {"_uid", "_fullpath", "_description"}       # Groot2's bookkeeping
@@ -214,7 +214,15 @@ class _Reader:
         self.errors.append(MissionError(self.filename, element.line, element.col + 1, what, message, hint))
 
     def node(self, element, scope, stack, path):
-        """The document node for ``element`` (None after an error)."""
+        """The document node for ``element``; after an error, a stand-in (the mission is invalid
+        anyway) so that the rest of the file is still read and checked."""
+        node = self._node(element, scope, stack, path)
+        if node is None:
+            node = _mapping(element.line, element.col)
+            _put(node, "always_failure", _mapping(element.line, element.col), element.line, element.col)
+        return node
+
+    def _node(self, element, scope, stack, path):
         self.nodes += 1
         if self.nodes > MAX_NODES:
             self.error(element, f"the mission has more than {MAX_NODES} behaviours once its subtrees are expanded "
@@ -286,7 +294,11 @@ class _Reader:
                     value = {"bb": attr if ref == "=" else ref}
             else:
                 field = attr
-                value = _value(text)
+                spec = KINDS[kind].fields.get(attr)
+                value = text if spec is not None and spec.type in ("check", "script") else _value(text)
+                if spec is not None and spec.type == "script" or attr == "check" and fixed.get("dialect") != "yaml" \
+                        and KINDS[kind].fields.get("dialect"):
+                    value = scope.script(value, statement=spec.type == "script")
             if is_bb_ref(value) and value["bb"] == "=":       # {=}: the entry named as the port
                 value = {"bb": attr}
             if field in ("key", "variable") and is_bb_ref(value):
@@ -326,8 +338,6 @@ class _Reader:
         elif category == "decorator" or children:
             self.error(element, f"<{tag}> takes {'one child' if category == 'decorator' else 'no children'}, "
                                 f"found {len(children)}")
-            return None
-        if any(c is None for c in children):
             return None
         node = _mapping(element.line, element.col)
         _put(node, kind, body, element.line, element.col)
@@ -388,9 +398,10 @@ def load(path) -> loader.Mapping:
     return loads(text, str(path))
 
 
-def loads(text, filename="<mission>") -> loader.Mapping:
+def loads(text, filename="<mission>", errors=None) -> loader.Mapping:
     """The document (as :func:`executive.language.loader.loads` builds one) of BT.CPP v4 XML: the
-    main tree with every SubTree expanded. Raises MissionInvalid with errors in XML terms."""
+    main tree with every SubTree expanded. Raises MissionInvalid with errors in XML terms; given a
+    list ``errors``, adds them to it instead where the rest of the file can still be checked."""
     root = _parse(text, filename)
     trees = [e for e in root.children if e.tag == "BehaviorTree"] if root.tag == "root" else []
     if not trees:
@@ -419,9 +430,11 @@ def loads(text, filename="<mission>") -> loader.Mapping:
         board.update(reader.initial)
     if board or "blackboard" in root.attrs:
         _put(doc, "blackboard", board, root.line, root.col)
-    if reader.errors:
-        raise MissionInvalid(reader.errors)
     doc.xml_where = reader.where
+    if reader.errors and errors is None:
+        raise MissionInvalid(reader.errors)
+    if errors is not None:
+        errors.extend(reader.errors)
     return doc
 
 
@@ -449,76 +462,163 @@ def in_xml_terms(error: MissionError, doc) -> MissionError:
 
 
 # -- writing ----------------------------------------------------------------------------------------
+#
+# Built-in nodes carry only BT.CPP's own ports. What BT.CPP has no node for is one of ours (the
+# IDs of OURS and our kinds in CamelCase), declared with its ports in <TreeNodesModel>. Port values
+# never look like BT.CPP's {key}: mappings and lists are written json:..., BT.CPP's own convention.
+# These IDs and the model are stable: Groot2 monitoring relies on them (README: BehaviorTree.CPP).
 
-PLAIN = re.compile(r"^[A-Za-z_/][\w./-]*$")
-YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "~"}
-
-
-def _flow(value) -> str:
-    """YAML flow style, quoting only where YAML needs it: readable in Groot2's port fields."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    if isinstance(value, str) and not (PLAIN.match(value) and value.lower() not in YAML_WORDS):
-        return "'" + value.replace("'", "''") + "'"
-    return str(value)
+OUTPUTS = ("result", "feedback", "response")          # ports that name an entry the node writes
+CATEGORY = {"composite": "Control", "decorator": "Decorator", "leaf": "Action"}
 
 
 def _text(value) -> str:
+    """A port's text: ``{key}`` for a blackboard entry, ``json:...`` for mappings and lists (and
+    text that would read as something else), plain text otherwise."""
     if is_bb_ref(value):
         return "{" + value["bb"] + "}"
-    if isinstance(value, str):
-        return value if PLAIN.match(value) and value.lower() not in YAML_WORDS else _flow(value)
-    return _flow(value)
+    if hasattr(value, "text") and hasattr(value, "dialect"):    # a parsed check or script: as written
+        return value.text
+    if hasattr(value, "program"):
+        return value.program.text
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return Field_number(value)
+    if isinstance(value, str) and _value(value) == value and not value.startswith("json:"):
+        return value
+    return "json:" + json.dumps(value, separators=(", ", ": "))
 
 
-def _export_node(node: Node, parent_robot: str) -> ET.Element:
-    tag = EXPORT_TAG.get(node.kind, camel(node.kind))
-    fields = dict(node.fields)
-    if isinstance(tag, tuple):
-        tag = tag[0] if fields.pop("memory", True) else tag[1]
-    element = ET.Element(tag, {"name": node.name})
-    if node.robot != parent_robot:
-        element.set("robot", node.robot)
-    if node.kind == "parallel":
-        element.set("success_count", "1" if fields.pop("policy") == "one" else "-1")
-        element.set("failure_count", "1")
-    defaults = KINDS[node.kind].fields
-    for key, value in fields.items():
-        if key in defaults and defaults[key].default is not None and value == defaults[key].default:
-            continue
-        if node.kind in ("retry",) and key == "attempts":
-            key = "num_attempts"
-        elif node.kind == "repeat" and key == "times":
-            key = "num_cycles"
-        elif node.kind in ("timeout", "wait") and key == "seconds":
-            key, value = "msec", int(round(float(value) * 1000))
-        elif node.kind == "set" and key == "key":
-            key = "output_key"
-        if value is None:
-            continue
-        if hasattr(value, "text") and hasattr(value, "dialect"):    # a parsed check or script: as written
-            element.set(key, value.text)
-            continue
-        element.set(key, _text(value))
-    for child in node.children:
-        element.append(_export_node(child, node.robot))
-    return element
+def Field_number(value) -> str:
+    return str(int(value)) if isinstance(value, int) else repr(float(value))
+
+
+class _Writer:
+    def __init__(self):
+        self.model = {}         # ID -> (category, {port: (direction, type, description)})
+
+    def declare(self, tag, node: Node, ports):
+        kind = KINDS[node.kind]
+        category = "Condition" if node.kind == "condition" else CATEGORY[kind.category]
+        known = self.model.setdefault(tag, (category, {}))[1]
+        every = [k for k in kind.fields if k not in ("child", "children", "dialect")]
+        for port in every + list(ports) + (["robot"] if kind.category == "leaf" else []):
+            if port in ("name",) or port in known:
+                continue
+            spec = kind.fields.get(port) or KINDS_COMMON.get(port)
+            direction = "output_port" if port in OUTPUTS else "input_port"
+            known[port] = (direction, spec.type if spec else "string", spec.doc if spec else "")
+
+    def node(self, node: Node, parent_robot: str) -> ET.Element:
+        f = {k: v for k, v in node.fields.items() if v is not None}
+        if node.kind == "conditions":
+            element = self.node(node.children[0], parent_robot)
+            for field, attribute in ((v, k) for k, v in PRE_POST.items()):
+                if field in f:
+                    element.set(attribute, _text(f[field]))
+            return element
+        tag, ports = self.builtin(node, f)
+        if tag is None:
+            tag, ports = self.ours(node, f, parent_robot)
+            self.declare(tag, node, ports)
+        element = ET.Element(tag, {"name": node.name})
+        for port, value in ports.items():
+            element.set(port, value if isinstance(value, str) else _text(value))
+        for child in node.children:
+            element.append(self.node(child, node.robot))
+        return element
+
+    @staticmethod
+    def builtin(node: Node, f):
+        """(BT.CPP ID, ports) when a built-in means exactly what ``node`` does, else (None, None)."""
+        kind = node.kind
+        msec = lambda seconds: str(int(round(float(seconds) * 1000)))      # noqa: E731
+        if kind in ("sequence", "fallback"):
+            base = "Sequence" if kind == "sequence" else "Fallback"
+            return (base if f.get("memory", True) else f"Reactive{base}"), {}
+        simple = {"sequence_with_memory": "SequenceWithMemory", "if_then_else": "IfThenElse",
+                  "while_do_else": "WhileDoElse", "invert": "Inverter", "force_success": "ForceSuccess",
+                  "force_failure": "ForceFailure", "keep_running_until_failure": "KeepRunningUntilFailure",
+                  "always_success": "AlwaysSuccess", "always_failure": "AlwaysFailure"}
+        if kind in simple:
+            return simple[kind], {}
+        if kind == "parallel":
+            success, failure = (-1, 1) if f["policy"] == "all" else (1, -1)
+            return "Parallel", {"success_count": str(f.get("success_count", success)),
+                                "failure_count": str(f.get("failure_count", failure))}
+        if kind == "parallel_all":
+            return "ParallelAll", {"max_failures": str(f["max_failures"])}
+        if kind == "switch":
+            return f"Switch{len(f['cases'])}", {"variable": "{" + f["variable"].lstrip("/") + "}",
+                                                **{f"case_{i}": c for i, c in enumerate(f["cases"], 1)}}
+        if kind == "retry" and not f.get("retry_on") and not f.get("no_retry_on") and \
+                (f.get("backoff") or {}).get("initial", 1.0) == 0:
+            return "RetryUntilSuccessful", {"num_attempts": str(-1 if f.get("forever") else f["attempts"])}
+        if kind == "repeat" and f.get("until") is None:
+            return "Repeat", {"num_cycles": str(-1 if f.get("forever") else f["times"])}
+        if kind == "timeout":
+            return "Timeout", {"msec": msec(f["seconds"])}
+        if kind == "delay":
+            return "Delay", {"delay_msec": msec(f["seconds"])}
+        if kind == "wait":
+            return "Sleep", {"msec": msec(f["seconds"])}
+        if kind == "once":
+            return "RunOnce", {"then_skip": "true" if f.get("then_skip") else "false"}
+        if kind == "precondition":
+            return "Precondition", {"if": _text(f["if"]), "else": f["else"].upper()}
+        if kind == "script" and f.get("dialect") == "btcpp":
+            return "Script", {"code": _text(f["code"])}
+        if kind == "condition" and f.get("dialect") == "btcpp":
+            return "ScriptCondition", {"code": _text(f["check"])}
+        if kind == "set" and isinstance(f["value"], str) and not is_bb_ref(f["value"]):
+            return "SetBlackboard", {"output_key": f["key"].lstrip("/"), "value": f["value"]}
+        if kind == "unset":
+            return "UnsetBlackboard", {"key": f["key"].lstrip("/")}
+        return None, None
+
+    @staticmethod
+    def ours(node: Node, f, parent_robot):
+        """(our ID, ports) for a node no built-in means: its fields that differ from their default."""
+        tag = {"condition": "Check", "script": "RunScript", "set": "SetValue", "retry": "RetryWithBackoff",
+               "repeat": "RepeatUntil", "parallel": "ParallelPolicy", "action": "ActionGoal"}.get(node.kind, camel(node.kind))
+        defaults = KINDS[node.kind].fields
+        ports = {}
+        for key, value in f.items():
+            if key == "dialect" or key in defaults and defaults[key].default is not None and value == defaults[key].default:
+                continue
+            if key in ("key",) + OUTPUTS and isinstance(value, str):
+                value = value.lstrip("/")
+            ports[key] = value
+        if node.robot != parent_robot and KINDS[node.kind].category == "leaf":
+            ports["robot"] = node.robot
+        elif node.robot and KINDS[node.kind].category == "leaf":
+            ports["robot"] = node.robot
+        return tag, ports
+
+
+KINDS_COMMON = {"robot": Field("string", doc="robot namespace of the leaf, e.g. robot1")}
 
 
 def dumps(mission: Mission) -> str:
+    """BT.CPP v4 XML of a resolved mission (parameters substituted, subtrees expanded), with a
+    <TreeNodesModel> declaring each of our node types it uses: BT.CPP and Groot2 load it as is
+    once those IDs are registered. Initial blackboard values travel in a ``blackboard`` attribute
+    of ``<root>``, which BT.CPP ignores."""
+    writer = _Writer()
     root = ET.Element("root", {"BTCPP_format": "4", "main_tree_to_execute": mission.name})
-    if mission.blackboard:   # BT.CPP ignores attributes of <root> it does not know
-        root.set("blackboard", _flow({k.lstrip("/"): v for k, v in mission.blackboard.items()}))
+    if mission.blackboard:
+        root.set("blackboard", _text({k.lstrip("/"): v for k, v in mission.blackboard.items()}))
     tree = ET.SubElement(root, "BehaviorTree", {"ID": mission.name})
-    top = _export_node(mission.root, "")
-    if mission.root.robot:
-        top.set("robot", mission.root.robot)
-    tree.append(top)
+    tree.append(writer.node(mission.root, ""))
+    model = ET.SubElement(root, "TreeNodesModel")
+    for tag, (category, ports) in sorted(writer.model.items()):
+        entry = ET.SubElement(model, category, {"ID": tag})
+        for port, (direction, type_name, doc) in sorted(ports.items()):
+            ET.SubElement(entry, direction, {"name": port, "type": _PORT_TYPES.get(type_name, "std::string")}).text = \
+                doc or None
     ET.indent(root)
     return ET.tostring(root, encoding="unicode") + "\n"
+
+
+_PORT_TYPES = {"number": "double", "integer": "int", "boolean": "bool", "string": "std::string"}

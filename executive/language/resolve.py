@@ -169,7 +169,7 @@ class Resolver:
                     doc = loader.loads(text, name)
                 else:
                     text = self.sources[key] = loader.read(path)
-                    doc = btcpp.loads(text, key) if path.suffix == ".xml" else loader.loads(text, key)
+                    doc = btcpp.loads(text, key, self.errors) if path.suffix == ".xml" else loader.loads(text, key)
             except MissionInvalid as exc:
                 self.errors.extend(exc.errors)
                 doc = None
