@@ -23,15 +23,15 @@ def _load_into_btcpp(text: str):
     root = ET.fromstring(text)
     model = {e.attrib["ID"]: (e.tag, {p.attrib["name"] for p in e}) for e in root.find("TreeNodesModel")}
     factory = bt.BehaviorTreeFactory()
-    for element in root.find("BehaviorTree").iter():
+    for element in (e for tree in root.iter("BehaviorTree") for e in tree.iter()):
         if element.tag in BUILTIN:
             continue
         assert element.tag in model, f"<{element.tag}> is not declared in <TreeNodesModel>"
         category, ports = model[element.tag]
-        extra = set(element.attrib) - ports - {"name"}
+        extra = set(element.attrib) - ports - {"name"} - set(btcpp.PRE_POST)     # BT.CPP's on every node
         assert not extra, f"<{element.tag}> has attributes {sorted(extra)} its model does not declare"
         for name in list(element.attrib):
-            if name != "name":
+            if name != "name" and name not in btcpp.PRE_POST:
                 del element.attrib[name]
     for tag, (category, _) in model.items():
         if category == "Decorator":
@@ -67,3 +67,9 @@ def test_the_model_declares_ports_with_directions_types_and_descriptions():
     assert ports["server_timeout"].attrib["type"] == "double"
     assert model.find("Decorator[@ID='RetryWithBackoff']") is not None
     assert model.find("Action[@ID='Sequence']") is None        # built-ins are BT.CPP's: not declared
+
+
+def test_the_shipped_groot_mission_runs_in_btcpp_as_written():
+    tree = _load_into_btcpp((MISSIONS / "groot_patrol.xml").read_text())
+    assert tree.tick_while_running(1) == bt.NodeStatus.SUCCESS      # its leaves stand in as successes
+    assert tree.root_blackboard().get_string("done") == "patrolled 6 legs"
