@@ -44,6 +44,26 @@ def reset(children):
         child.skipped = False
 
 
+def reactive(composite, decisive):
+    """BT.CPP's ReactiveSequence (``decisive`` FAILURE) or ReactiveFallback (SUCCESS): every
+    tick from the first child; a child that runs or returns ``decisive`` ends the tick, halting
+    the children after it; all skipped is skipped; else the other of SUCCESS and FAILURE."""
+    all_skipped = True
+    for index, child in enumerate(composite.children):
+        if composite.status != Status.RUNNING or child.status != Status.RUNNING:
+            reset([child])
+        composite.current_child = child
+        result = yield from tick_child(child)
+        all_skipped = all_skipped and result == SKIPPED
+        if result in (Status.RUNNING, decisive):
+            for other in composite.children[index + 1:]:
+                halt(other)
+            return result
+    if all_skipped:
+        return SKIPPED
+    return Status.SUCCESS if decisive == Status.FAILURE else Status.FAILURE
+
+
 class Ported:
     """Mixin of a py_trees composite or decorator whose ``step()`` generator is a BT.CPP tick():
     it returns a Status or :data:`SKIPPED`. A skipped node ends with SUCCESS and ``skipped``."""
@@ -135,18 +155,7 @@ class Sequence(Ported, py_trees.composites.Sequence):
         self.current_child = self.children[0]
 
     def _reactive(self):
-        all_skipped = True
-        for index, child in enumerate(self.children):
-            if self.status != Status.RUNNING or child.status != Status.RUNNING:
-                reset([child])
-            self.current_child = child
-            result = yield from tick_child(child)
-            all_skipped = all_skipped and result == SKIPPED
-            if result in (Status.RUNNING, Status.FAILURE):
-                for other in self.children[index + 1:]:
-                    halt(other)
-                return result
-        return SKIPPED if all_skipped else Status.SUCCESS
+        return (yield from reactive(self, Status.FAILURE))
 
 
 class SequenceWithMemory(Sequence):
@@ -196,18 +205,7 @@ class Fallback(Ported, py_trees.composites.Selector):
         return SKIPPED if self._skips == len(self.children) else Status.FAILURE
 
     def _reactive(self):
-        all_skipped = True
-        for index, child in enumerate(self.children):
-            if self.status != Status.RUNNING or child.status != Status.RUNNING:
-                reset([child])
-            self.current_child = child
-            result = yield from tick_child(child)
-            all_skipped = all_skipped and result == SKIPPED
-            if result in (Status.RUNNING, Status.SUCCESS):
-                for other in self.children[index + 1:]:
-                    halt(other)
-                return result
-        return SKIPPED if all_skipped else Status.FAILURE
+        return (yield from reactive(self, Status.SUCCESS))
 
 
 class Parallel(Ported, py_trees.composites.Parallel):
