@@ -274,6 +274,17 @@ class ParallelAll(Parallel):
         return Status.RUNNING
 
 
+def _skipped_condition(node):
+    """A skipped condition of IfThenElse or WhileDoElse, which BT.CPP throws for ("Something
+    unexpected happened"): FAILURE, reason ``internal_error``."""
+    from behaviors.failures import INTERNAL_ERROR, Failure
+
+    node.failure = Failure(INTERNAL_ERROR, f"the condition of {node.name} ({type(node).__name__}) was skipped, "
+                                           "which BT.CPP does not allow")
+    node.feedback_message = node.failure.message
+    return Status.FAILURE
+
+
 class IfThenElse(Ported, py_trees.composites.Composite):
     """BT.CPP's IfThenElse: two or three children. The first is the condition; while it runs,
     so does this. Then the second child (condition succeeded) or the third (failed; without one
@@ -293,8 +304,8 @@ class IfThenElse(Ported, py_trees.composites.Composite):
                 if len(self.children) != 3:
                     return Status.FAILURE
                 self._branch = 2
-            else:   # a skipped condition: BT.CPP throws ("Something unexpected happened")
-                raise RuntimeError(f"{self.name}: the condition of an IfThenElse was skipped")
+            else:
+                return _skipped_condition(self)
         result = yield from tick_child(self.children[self._branch])
         if result != Status.RUNNING:
             self._branch = 0
@@ -322,7 +333,7 @@ class WhileDoElse(Ported, py_trees.composites.Composite):
         elif condition == Status.FAILURE:
             result = Status.FAILURE
         else:
-            raise RuntimeError(f"{self.name}: the condition of a WhileDoElse was skipped")
+            return _skipped_condition(self)
         if result != Status.RUNNING:
             reset(self.children)
         return result

@@ -50,7 +50,7 @@ def run_btcpp(xml: str):
 
 def run_ours(xml: str, tmp_path):
     """The same, imported here: compiled with py_trees and ticked until it is not RUNNING. A
-    behaviour failing with reason ``script`` (BT.CPP throws) is the outcome "error"."""
+    behaviour failing with reason ``script`` or ``internal_error`` (BT.CPP throws) is the outcome "error"."""
     path = tmp_path / "tree.xml"
     path.write_text(xml)
     py_trees.blackboard.Blackboard.storage.clear()
@@ -62,7 +62,8 @@ def run_ours(xml: str, tmp_path):
     for _ in range(MAX_TICKS):
         for behaviour in root.tick():
             failure = getattr(behaviour, "failure", None)
-            error = error or (failure is not None and failure.reason == "script" and behaviour.status == Status.FAILURE)
+            error = error or (failure is not None and failure.reason in ("script", "internal_error")
+                                    and behaviour.status == Status.FAILURE)
         outcome = "SKIPPED" if getattr(root, "skipped", False) else root.status.name
         if error:
             outcome = "error"
