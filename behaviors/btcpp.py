@@ -37,8 +37,77 @@ class Timeout(PassesSkipped, decorators.Timeout):
     """:class:`behaviors.decorators.Timeout`; a skipped child makes it skipped."""
 
 
-class Repeat(PassesSkipped, decorators.Repeat):
-    """:class:`behaviors.decorators.Repeat`; a skipped child makes it skipped (BT.CPP's Repeat)."""
+class Repeat(Ported, decorators.Repeat):
+    """:class:`behaviors.decorators.Repeat` ticked as BT.CPP's Repeat: a child that succeeded at
+    once gives the tick back (RUNNING) and runs again in the next; one that succeeded after running
+    runs again in the same tick. A skipped child makes it skipped."""
+
+    def step(self):
+        if self.status != Status.RUNNING:
+            self.count = 0
+        while self.times == -1 or self.count < self.times:
+            idle = self.decorated.status != Status.RUNNING
+            result = yield from tick_child(self.decorated)
+            if result == SKIPPED:
+                self.decorated.stop(Status.INVALID)
+                self.feedback_message = ""
+                return SKIPPED
+            if result != Status.SUCCESS:
+                self.feedback_message = f"failed after {self._done()}" if result == Status.FAILURE \
+                    else f"{self._done()} done"
+                return result
+            self.count += 1
+            if self.until is not None and self.until.holds(self.env):
+                break
+            if idle and (self.times == -1 or self.count < self.times):
+                self.feedback_message = f"{self._done()} done"
+                return Status.RUNNING
+        self.feedback_message = ""
+        return Status.SUCCESS
+
+
+class RetryUntilSuccessful(Ported, Decorator):
+    """BT.CPP's RetryUntilSuccessful: a failed child runs again at once, up to ``max_attempts``
+    attempts in all (-1 forever, 0 fails without running it). A child that failed at once gives
+    the tick back (RUNNING) first, as BT.CPP does. A retry with a backoff or failure reasons is
+    :class:`RetryWithBackoff`.
+
+    Status:
+        SUCCESS: the child succeeded
+        RUNNING: the child is running, or failed and runs again in the next tick
+        FAILURE: the child failed on the last attempt (its reason is the retry's)
+        skipped: the child was skipped
+    """
+
+    def __init__(self, name, child, max_attempts):
+        super().__init__(name=name, child=child)
+        self.max_attempts, self.failed = int(max_attempts), 0
+
+    def checkpoint(self, clock) -> dict:
+        """For a resume (executive/resume.py): the attempts that failed."""
+        return {"failed": self.failed}
+
+    def restore(self, state: dict, clock) -> None:
+        self.failed = int(state["failed"])
+
+    def step(self):
+        if self.status != Status.RUNNING:
+            self.failed = 0
+        while self.max_attempts == -1 or self.failed < self.max_attempts:
+            idle = self.decorated.status != Status.RUNNING
+            result = yield from tick_child(self.decorated)
+            if result == SKIPPED:
+                self.decorated.stop(Status.INVALID)
+                return SKIPPED
+            if result != Status.FAILURE:
+                self.feedback_message = "" if result == Status.SUCCESS else self.decorated.feedback_message
+                return result
+            self.failed += 1
+            more = self.max_attempts == -1 or self.failed < self.max_attempts
+            self.feedback_message = f"attempt {self.failed} failed" if more else f"gave up after {self.failed} attempts"
+            if idle and more:
+                return Status.RUNNING
+        return Status.FAILURE
 
 
 class RetryWithBackoff(PassesSkipped, decorators.RetryWithBackoff):

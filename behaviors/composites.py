@@ -111,6 +111,7 @@ class PassesSkipped:
 
 class Sequence(Ported, py_trees.composites.Sequence):
     _skips = 0
+    yields = False      # after a child that succeeded at once, give the tick back (RUNNING)
     """BT.CPP's Sequence (``memory=True``: resume at the running child; a failure starts over) or
     ReactiveSequence (``memory=False``: every tick from the first child; a child that runs halts
     the others).
@@ -135,6 +136,7 @@ class Sequence(Ported, py_trees.composites.Sequence):
             index = self.children.index(self.current_child) if self.current_child in self.children else 0
         while index < len(self.children):
             self.current_child = self.children[index]
+            idle = self.current_child.status != Status.RUNNING
             result = yield from tick_child(self.current_child)
             if result == Status.RUNNING:
                 return Status.RUNNING
@@ -143,6 +145,9 @@ class Sequence(Ported, py_trees.composites.Sequence):
                 return Status.FAILURE
             self._skips += result == SKIPPED
             index += 1
+            if self.yields and result == Status.SUCCESS and idle and index < len(self.children):
+                self.current_child = self.children[index]
+                return Status.RUNNING       # BT.CPP's wake-up: the next child in the next tick
         self._failed(None)
         return SKIPPED if self._skips == len(self.children) else Status.SUCCESS
 
@@ -160,7 +165,11 @@ class Sequence(Ported, py_trees.composites.Sequence):
 
 class SequenceWithMemory(Sequence):
     """BT.CPP's SequenceWithMemory: as a Sequence, but after a failure the next run resumes at
-    the child that failed (the ones before it are not run again); a halt keeps that place too."""
+    the child that failed (the ones before it are not run again); a halt keeps that place too.
+    As in BT.CPP, a child that succeeded at once ends the tick (RUNNING): the next one runs in
+    the next tick, so a reactive parent re-checks its conditions in between."""
+
+    yields = True
 
     def __init__(self, name, children=None):
         super().__init__(name, memory=True, children=children)

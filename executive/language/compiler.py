@@ -170,6 +170,9 @@ def check_interface(node: Node):
 def _retry(node, children):
     f = node.fields
     backoff = f.get("backoff") or {}
+    if backoff.get("initial") == 0 and set(backoff) <= {"initial", "factor", "max"} and \
+            not f.get("retry_on") and not f.get("no_retry_on"):
+        return btcpp.RetryUntilSuccessful(node.name, children[0], _count(f, "attempts"))   # BT.CPP's, exactly
     return btcpp.RetryWithBackoff(
         node.name, children[0], max_attempts=_count(f, "attempts"), initial_delay=backoff.get("initial", 1.0),
         factor=backoff.get("factor", 2.0), max_delay=backoff.get("max", 30.0), jitter=backoff.get("jitter", 0.0),
