@@ -142,7 +142,8 @@ class Conditions(Ported, Decorator):
     runs ``on_halted``) and skips it. After it ended with SUCCESS or FAILURE (by a condition or by
     its own tick), ``on_success`` or ``on_failure`` runs, then ``post``; when it is halted,
     ``on_halted``. A condition or script that cannot be evaluated fails this with reason
-    ``script`` (BT.CPP throws).
+    ``script`` (BT.CPP throws). A skipped child is shown skipped too (status SUCCESS, ``skipped``),
+    though it was not ticked: it is the node the mission's author wrote the condition on.
     """
 
     PRE = ("failure_if", "success_if", "skip_if", "while_true")
@@ -180,6 +181,8 @@ class Conditions(Ported, Decorator):
             return self._error(exc)
         if result is None:
             result = yield from tick_child(self.decorated)
+        elif result == SKIPPED:     # the node written is the one shown skipped (its tick never ran)
+            self.decorated.status, self.decorated.skipped = Status.SUCCESS, True
         if result in (Status.SUCCESS, Status.FAILURE):
             try:
                 self._run("on_success" if result == Status.SUCCESS else "on_failure")

@@ -26,6 +26,7 @@ def outcome(behaviour):
 
 def tick_child(child):
     """Tick ``child`` (a generator of the behaviours ticked); returns its :func:`outcome`."""
+    child.skipped = False       # a tick decides it afresh (a leaf shown skipped by its conditions is not)
     yield from child.tick()
     return outcome(child)
 

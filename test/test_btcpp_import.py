@@ -244,3 +244,78 @@ def test_generated_trees_end_as_in_btcpp(tree, tmp_path):
         assert {k: v for k, v in ours[1].items()} == {k: v for k, v in theirs[1].items()} or all(
             _same(ours[1][k], theirs[1][k]) for k in ours[1]) and ours[1].keys() == theirs[1].keys(), \
             f"blackboard: ours {ours[1]}, BT.CPP {theirs[1]}\n{xml}"
+
+
+# -- errors speak XML ------------------------------------------------------------------------------
+
+def _errors(xml, tmp_path):
+    path = tmp_path / "groot.xml"
+    path.write_text(xml)
+    with pytest.raises(MissionInvalid) as info:
+        Resolver(check_interfaces=False).mission(path)
+    return [str(e).split("groot.xml:", 1)[1] for e in info.value.errors]
+
+
+def test_xml_errors_name_the_element_the_attribute_and_line_col(tmp_path):
+    subtrees = '<BehaviorTree ID="visit">\n  <Navigate pose="{target}" timeout="soon"/>\n</BehaviorTree>\n'
+    xml = document('<Sequence>\n'
+                   '  <Navigte pose="{goal}"/>\n'
+                   '  <Sleep msec="5" seconds="1"/>\n'
+                   '  <Script code="x := := 1"/>\n'
+                   '  <SubTree ID="visit" target="{goal}"/>\n'
+                   '  <IfThenElse><AlwaysSuccess/></IfThenElse>\n'
+                   '  <RetryUntilSuccessful num_attempts="two"><AlwaysSuccess/></RetryUntilSuccessful>\n'
+                   '</Sequence>', subtrees)
+    lines = _errors(xml, tmp_path)
+    assert lines == [
+        "4:3: <Navigte>: unknown node type 'Navigte' (did you mean 'Navigate'?)",
+        "5:3: <Sleep> attribute 'seconds': BT.CPP's Sleep has no port 'seconds' (its ports: msec)",
+        lines[2],
+        "8:3: <IfThenElse>: <IfThenElse> takes 2 or 3 children, found 1",
+        "9:3: <RetryUntilSuccessful> attribute 'num_attempts': expected an integer, got 'two'",
+        "13:3: <Navigate> attribute 'timeout': expected a number, got 'soon'",
+    ], lines
+    assert lines[2].startswith("6:3: <Script> attribute 'code': ")
+    assert not any("tree.sequence" in line for line in lines)       # no YAML key paths
+
+
+@pytest.mark.parametrize("xml, message", [
+    (document('<SubTree ID="a"/>', '<BehaviorTree ID="a"><SubTree ID="a"/></BehaviorTree>\n'),
+     "subtree 'a' uses itself (main -> a -> a)"),
+    (document('<SubTree ID="t0"/>', "".join(
+        f'<BehaviorTree ID="t{i}"><Sequence><SubTree ID="t{i + 1}"/><SubTree ID="t{i + 1}"/></Sequence></BehaviorTree>\n'
+        for i in range(40)) + '<BehaviorTree ID="t40"><AlwaysSuccess/></BehaviorTree>\n'),
+     "more than 100000 behaviours once its subtrees are expanded"),
+    (document("<Inverter>" * 150 + "<AlwaysSuccess/>" + "</Inverter>" * 150), "nested deeper than 200 levels"),
+    (document('<SubTree ID="nowhere"/>'), "no <BehaviorTree ID='nowhere'> in this file"),
+])
+def test_hostile_xml_is_refused_with_a_clear_error(xml, message, tmp_path):
+    assert any(message in line for line in _errors(xml, tmp_path))
+
+
+def test_a_run_shows_skipped_behaviours_as_skipped(tmp_path):
+    """BT.CPP's SKIPPED reaches the run (and so its log, snapshots and views): shown as SKIPPED."""
+    from executive.run import MissionRun
+
+    path = tmp_path / "skips.xml"
+    path.write_text(document(seq('<Script code="n := 0"/>', '<AlwaysFailure name="never" _skipIf="n == 0"/>',
+                                 seq('<AlwaysSuccess name="inner" _skipIf="true"/>', tag="Fallback"),
+                                 '<Script name="after" code="n := 1"/>')))
+    py_trees.blackboard.Blackboard.storage.clear()
+    mission = Resolver(check_interfaces=False).mission(path)
+    run = MissionRun(mission, compile_mission(mission))
+    try:
+        seed_blackboard(mission)
+        run.tick()
+        shown = {b.name: run.shown_status(b) for b in run.behaviours}
+        assert run.result is not None and run.result.outcome == "succeeded"
+        assert shown["never"] == "SKIPPED" and shown["inner"] == "SKIPPED" and shown["fallback"] == "SKIPPED"
+        assert shown["after"] == "SUCCESS" and shown["main"] == "SUCCESS"
+    finally:
+        run.shutdown()
+
+
+def test_a_node_skipped_once_runs_when_its_condition_no_longer_holds(tmp_path):
+    assert_same(document(seq('<Script code="n := 0"/>', '<Repeat num_cycles="4"><Sequence>'
+                             '<Script code="n += 1" _skipIf="n == 1"/><AlwaysSuccess/></Sequence></Repeat>',
+                             '<Script code="n := n * 10" _skipIf="n == 0"/>')), tmp_path)

@@ -223,6 +223,10 @@ class _Reader:
         return node
 
     def _node(self, element, scope, stack, path):
+        if len(path) > loader.MAX_DEPTH:
+            self.error(element, f"mission too large: nested deeper than {loader.MAX_DEPTH} levels "
+                                "once its subtrees are expanded")
+            raise MissionInvalid(self.errors)
         self.nodes += 1
         if self.nodes > MAX_NODES:
             self.error(element, f"the mission has more than {MAX_NODES} behaviours once its subtrees are expanded "
@@ -264,7 +268,7 @@ class _Reader:
             declared = self.model.get(tag)
             hint = f"declared in <TreeNodesModel> as a {declared}; " if declared else ""
             self.error(element, f"unknown node type {tag!r}",
-                       hint=hint + (did_you_mean(snake(tag), [k for k in KINDS]) or
+                       hint=hint + (did_you_mean(tag, [*BUILTIN, *OURS, *(camel(k) for k in KINDS)]) or
                                     "BT.CPP's built-in nodes and ours (README: BehaviorTree.CPP) are known"))
             return None
         body = _mapping(element.line, element.col)
