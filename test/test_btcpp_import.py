@@ -319,3 +319,16 @@ def test_a_node_skipped_once_runs_when_its_condition_no_longer_holds(tmp_path):
     assert_same(document(seq('<Script code="n := 0"/>', '<Repeat num_cycles="4"><Sequence>'
                              '<Script code="n += 1" _skipIf="n == 1"/><AlwaysSuccess/></Sequence></Repeat>',
                              '<Script code="n := n * 10" _skipIf="n == 0"/>')), tmp_path)
+
+
+@pytest.mark.parametrize("name", NODES)
+def test_imported_then_exported_runs_in_btcpp_as_the_original(name, tmp_path):
+    """Export writes each built-in back as BT.CPP's own node, with its meaning."""
+    from executive.language import btcpp
+
+    path = tmp_path / "tree.xml"
+    path.write_text(document(NODES[name]))
+    exported = btcpp.dumps(Resolver(check_interfaces=False).mission(path))
+    assert "TreeNodesModel" not in exported or "<Action" not in exported
+    original, again = run_btcpp(document(NODES[name])), run_btcpp(exported)
+    assert again[0] == original[0] and again[1] == original[1], exported
