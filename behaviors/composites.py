@@ -111,8 +111,6 @@ class PassesSkipped:
 
 
 class Sequence(Ported, py_trees.composites.Sequence):
-    _skips = 0
-    yields = False      # after a child that succeeded at once, give the tick back (RUNNING)
     """BT.CPP's Sequence (``memory=True``: resume at the running child; a failure starts over) or
     ReactiveSequence (``memory=False``: every tick from the first child; a child that runs halts
     the others).
@@ -122,7 +120,16 @@ class Sequence(Ported, py_trees.composites.Sequence):
         FAILURE: a child failed
         RUNNING: a child is running
         skipped: every child was skipped
+
+    ``yields`` (BT.CPP's AsyncSequence): a child that succeeded at once ends the tick (RUNNING);
+    the next runs in the next tick.
     """
+
+    _skips = 0
+
+    def __init__(self, name, memory=True, children=None, yields=False):
+        super().__init__(name, memory=memory, children=children)
+        self.yields = yields
 
     def step(self):
         if not self.children:
@@ -170,10 +177,9 @@ class SequenceWithMemory(Sequence):
     As in BT.CPP, a child that succeeded at once ends the tick (RUNNING): the next one runs in
     the next tick, so a reactive parent re-checks its conditions in between."""
 
-    yields = True
 
     def __init__(self, name, children=None):
-        super().__init__(name, memory=True, children=children)
+        super().__init__(name, memory=True, children=children, yields=True)
         self._resume_at = 0
 
     def _start(self) -> int:
@@ -185,7 +191,6 @@ class SequenceWithMemory(Sequence):
 
 
 class Fallback(Ported, py_trees.composites.Selector):
-    _skips = 0
     """BT.CPP's Fallback (``memory=True``: resume at the running option) or ReactiveFallback
     (``memory=False``: every tick from the first option).
 
@@ -194,7 +199,16 @@ class Fallback(Ported, py_trees.composites.Selector):
         FAILURE: every child failed or was skipped, not all skipped
         RUNNING: a child is running
         skipped: every child was skipped
+
+    ``yields`` (BT.CPP's AsyncFallback): an option that failed at once ends the tick (RUNNING);
+    the next is tried in the next tick.
     """
+
+    _skips = 0
+
+    def __init__(self, name, memory=True, children=None, yields=False):
+        super().__init__(name, memory=memory, children=children)
+        self.yields = yields
 
     def step(self):
         if not self.children:
@@ -207,11 +221,15 @@ class Fallback(Ported, py_trees.composites.Selector):
         index = self.children.index(self.current_child) if self.current_child in self.children else 0
         while index < len(self.children):
             self.current_child = self.children[index]
+            idle = self.current_child.status != Status.RUNNING
             result = yield from tick_child(self.current_child)
             if result in (Status.RUNNING, Status.SUCCESS):
                 return result
             self._skips += result == SKIPPED
             index += 1
+            if self.yields and result == Status.FAILURE and idle and index < len(self.children):
+                self.current_child = self.children[index]
+                return Status.RUNNING       # BT.CPP's wake-up: the next option in the next tick
         return SKIPPED if self._skips == len(self.children) else Status.FAILURE
 
     def _reactive(self):

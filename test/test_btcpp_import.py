@@ -111,6 +111,10 @@ NODES = {
     "SequenceWithMemory resumes": seq(START, '<Repeat num_cycles="3"><ForceSuccess>' +
                                       seq(COUNT, '<ScriptCondition code="n == 2 || n == 4"/>', '<Script code="s := s .. n"/>',
                                           tag="SequenceWithMemory") + "</ForceSuccess></Repeat>"),
+    "AsyncSequence": seq(START, seq(COUNT, seq(S, S, '<Script code="s := s .. n"/>', tag="AsyncSequence"),
+                                    tag="ReactiveSequence")),
+    "AsyncFallback": seq(START, seq(COUNT, seq(F, F, '<Script code="s := s .. n"/>', tag="AsyncFallback"),
+                                    tag="ReactiveSequence")),
     "Fallback": seq(START, seq(F, COUNT, COUNT, tag="Fallback")),
     "Fallback fails": seq(START, seq(F, F, tag="Fallback")),
     "ReactiveFallback": seq(START, seq('<ScriptCondition code="n &gt; 3"/>', seq(COUNT, RUNNING, tag="ReactiveSequence"),
@@ -190,7 +194,7 @@ def test_subtree_remapping_and_autoremap(tmp_path):
     assert ours[1]["out"] == ("string", "dock!") and ours[1]["count"][1] == 12 and "mine" not in ours[1]
 
 
-@pytest.mark.parametrize("tag", ["LoopInt", "WasEntryUpdated", "SkipUnlessUpdated", "AsyncSequence"])
+@pytest.mark.parametrize("tag", ["LoopInt", "WasEntryUpdated", "SkipUnlessUpdated", "PopFromQueue"])
 def test_builtins_without_an_equivalent_are_refused_by_name(tag, tmp_path):
     path = tmp_path / "t.xml"
     path.write_text(document(f"<Sequence>\n  <{tag}/>\n</Sequence>"))
@@ -220,8 +224,8 @@ def _with(pre, xml):
 def _composite(children):
     two = children if len(children) >= 2 else children * 2
     return st.one_of(
-        st.sampled_from(["Sequence", "ReactiveSequence", "SequenceWithMemory", "Fallback", "ReactiveFallback",
-                         "ParallelAll"]).map(lambda tag: seq(*children, tag=tag)),
+        st.sampled_from(["Sequence", "ReactiveSequence", "SequenceWithMemory", "AsyncSequence", "Fallback",
+                         "ReactiveFallback", "AsyncFallback", "ParallelAll"]).map(lambda tag: seq(*children, tag=tag)),
         st.tuples(st.integers(-len(children), len(children)), st.integers(-len(children), len(children))).filter(
             lambda counts: 0 not in counts).map(lambda counts: '<Parallel success_count="%d" failure_count="%d">%s'
                                                                "</Parallel>" % (*counts, "".join(children))),

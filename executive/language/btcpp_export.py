@@ -83,7 +83,9 @@ class _Writer:
         msec = lambda seconds: str(int(round(float(seconds) * 1000)))      # noqa: E731
         if kind in ("sequence", "fallback"):
             base = "Sequence" if kind == "sequence" else "Fallback"
-            return (base if f.get("memory", True) else f"Reactive{base}"), {}
+            if not f.get("memory", True):
+                return f"Reactive{base}", {}
+            return (f"Async{base}" if f.get("yields") else base), {}
         simple = {"sequence_with_memory": "SequenceWithMemory", "if_then_else": "IfThenElse",
                   "while_do_else": "WhileDoElse", "invert": "Inverter", "force_success": "ForceSuccess",
                   "force_failure": "ForceFailure", "keep_running_until_failure": "KeepRunningUntilFailure",

@@ -36,10 +36,12 @@ MSEC = ("seconds", lambda v: float(v) / 1000.0)
 # each port -> (our field, conversion). A port not listed is an error, as in BT.CPP.
 BUILTIN = {
     "Sequence": ("sequence", {"memory": True}, {}),
+    "AsyncSequence": ("sequence", {"memory": True, "yields": True}, {}),
     "ReactiveSequence": ("sequence", {"memory": False}, {}),
     "SequenceWithMemory": ("sequence_with_memory", {}, {}),
     "SequenceStar": ("sequence_with_memory", {}, {}),
     "Fallback": ("fallback", {"memory": True}, {}),
+    "AsyncFallback": ("fallback", {"memory": True, "yields": True}, {}),
     "ReactiveFallback": ("fallback", {"memory": False}, {}),
     "Parallel": ("parallel", {"success_count": -1, "failure_count": 1},
                  {"success_count": ("success_count", int), "failure_count": ("failure_count", int)}),
@@ -70,7 +72,6 @@ BUILTIN = {
 }
 # BT.CPP v4 built-ins with no equivalent here yet: refused by name, never read as something else.
 UNSUPPORTED = {
-    "AsyncSequence": "it yields after each child", "AsyncFallback": "it yields after each child",
     "LoopInt": "queues of values", "LoopDouble": "queues of values", "LoopString": "queues of values",
     "LoopBool": "queues of values", "WasEntryUpdated": "entry sequence numbers",
     "SkipUnlessUpdated": "entry sequence numbers", "WaitValueUpdate": "entry sequence numbers",

@@ -218,8 +218,10 @@ STATUS = {"success": py_trees.common.Status.SUCCESS, "failure": py_trees.common.
 D = decorators      # py_trees' decorators with feedback messages for people (behaviors/decorators.py)
 BUILDERS = {
     # composites and decorators: BT.CPP's, SKIPPED included (behaviors/composites.py, behaviors/btcpp.py)
-    "sequence": lambda n, c: composites.Sequence(n.name, memory=n.fields["memory"], children=c),
-    "fallback": lambda n, c: composites.Fallback(n.name, memory=n.fields["memory"], children=c),
+    "sequence": lambda n, c: composites.Sequence(n.name, memory=n.fields["memory"], children=c,
+                                                 yields=n.fields.get("yields", False)),
+    "fallback": lambda n, c: composites.Fallback(n.name, memory=n.fields["memory"], children=c,
+                                                 yields=n.fields.get("yields", False)),
     "parallel": _parallel,
     "retry": _retry,
     "timeout": lambda n, c: btcpp.Timeout(n.name, c[0], duration=float(n.fields["seconds"])),

@@ -119,6 +119,8 @@ KINDS = {
     "sequence": Kind("composite", "run children in order; fails at the first failure", {
         "children": Field("nodes", required=True),
         "memory": Field("boolean", default=True, doc="resume at the running child instead of restarting"),
+        "yields": Field("boolean", default=False, doc="after a child that succeeded at once, give the tick back "
+                                                      "and run the next in the next tick (BT.CPP's AsyncSequence)"),
     }),
     "fallback": Kind("composite", "try children in order until one succeeds (a selector)", {
         "children": Field("nodes", required=True),
@@ -126,6 +128,8 @@ KINDS = {
         # memory: false re-checks earlier options every tick (BT.CPP's ReactiveFallback).
         "memory": Field("boolean", default=True,
                         doc="resume at the running option; false re-checks earlier options every tick"),
+        "yields": Field("boolean", default=False, doc="after an option that failed at once, give the tick back "
+                                                      "and try the next in the next tick (BT.CPP's AsyncFallback)"),
     }),
     "parallel": Kind("composite", "run children together", {
         "children": Field("nodes", required=True),
