@@ -350,3 +350,13 @@ def test_imported_then_exported_runs_in_btcpp_as_the_original(name, tmp_path):
     assert "TreeNodesModel" not in exported or "<Action" not in exported
     original, again = run_btcpp(document(NODES[name])), run_btcpp(exported)
     assert again[0] == original[0] and again[1] == original[1], exported
+
+
+@pytest.mark.parametrize("element, message", [
+    ('<SetBlackboard output_key="{n}" value="1"/>', "output_key='{n}': BT.CPP would use the entry named by"),
+    ('<UnsetBlackboard key="{n}"/>', "key='{n}': BT.CPP would use the entry named by"),
+    ('<Switch2 variable="mode" case_1="a" case_2="b"><AlwaysSuccess/><AlwaysSuccess/><AlwaysSuccess/></Switch2>',
+     "variable='mode': BT.CPP would compare that text itself"),
+])
+def test_ports_whose_text_btcpp_reads_indirectly_are_refused(element, message, tmp_path):
+    assert any(message in line for line in _errors(document(seq('<Script code="n := 0"/>', element)), tmp_path))

@@ -211,7 +211,16 @@ class _Reader:
                     value = scope.script(value, statement=spec.type == "script")
             if is_bb_ref(value) and value["bb"] == "=":       # {=}: the entry named as the port
                 value = {"bb": attr}
-            if field in ("key", "variable") and is_bb_ref(value):
+            if ports is not None and (field == "key") == is_bb_ref(value) and field in ("key", "variable"):
+                # BT.CPP reads these ports' text: output_key="{n}" writes the entry *named by* n's
+                # value, and variable="a" compares the text "a". Neither means what it would here.
+                self.error(element, f"{attr}={text!r}: " + (
+                    "BT.CPP would use the entry named by that entry's value; name the entry itself, "
+                    f"e.g. {attr}=\"{value['bb']}\"" if field == "key" else
+                    "BT.CPP would compare that text itself; compare an entry, e.g. variable=\"{mode}\""),
+                    attribute=attr)
+                continue
+            if field == "variable":
                 value = value["bb"]
             if field in ("key", "variable") + KEY_FIELDS and isinstance(value, str):
                 value = scope.key(value)
