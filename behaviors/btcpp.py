@@ -318,6 +318,33 @@ class Delay(UsesMissionTime, Ported, Decorator):
         super().stop(new_status)
 
 
+class Loop(Ported, Decorator):
+    """BT.CPP's LoopInt/LoopDouble/LoopString/LoopBool: each run takes a copy of ``queue``; while
+    the child is not running, the next value is taken from it and written to blackboard ``key``,
+    and the child runs. RUNNING while values are left, or after the child ended (the next tick
+    takes the next value); FAILURE when the child fails; ``if_empty`` (a Status or SKIPPED) once
+    no value is left."""
+
+    def __init__(self, name, child, queue, key, if_empty=Status.SUCCESS):
+        super().__init__(name=name, child=child)
+        self.queue, self.key, self.if_empty = list(queue), key, if_empty
+        self.client = self.attach_blackboard_client(name=name)
+        self.client.register_key(key=key, access=py_trees.common.Access.WRITE)
+        self._left, self._child_running = [], False
+
+    def step(self):
+        if self.status != Status.RUNNING:
+            self._left, self._child_running = list(self.queue), False
+        if not self._child_running:
+            if not self._left:
+                return self.if_empty
+            self.client.set(self.key, self._left.pop(0), overwrite=True)
+            self.feedback_message = f"{len(self.queue) - len(self._left)} of {len(self.queue)}"
+        result = yield from tick_child(self.decorated)
+        self._child_running = result == Status.RUNNING
+        return Status.FAILURE if result == Status.FAILURE else Status.RUNNING
+
+
 class Always(py_trees.behaviour.Behaviour):
     """BT.CPP's AlwaysSuccess / AlwaysFailure: ``status`` at once, every tick."""
 

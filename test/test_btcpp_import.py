@@ -152,6 +152,13 @@ NODES = {
     "Precondition": seq(START, f'<Precondition if="n == 0" else="FAILURE">{COUNT}</Precondition>',
                         f'<ForceSuccess><Precondition if="n == 0" else="FAILURE">{COUNT}</Precondition></ForceSuccess>'),
     "Precondition else": seq(START, f'<Precondition if="n &gt; 0" else="SUCCESS">{COUNT}</Precondition>'),
+    "LoopInt": seq(START, '<LoopInt queue="1;2;3" value="{v}"><Script code="n += v"/></LoopInt>'),
+    "LoopDouble": seq(START, '<LoopDouble queue="0.5;1.25" value="{v}"><Script code="n := n + v"/></LoopDouble>'),
+    "LoopString fails": seq(START, '<LoopString queue="a;b;c" value="{v}">'
+                                   '<Sequence><Script code="s := s .. v"/><ScriptCondition code="v != \'b\'"/>'
+                                   "</Sequence></LoopString>"),
+    "LoopInt if_empty": seq(START, '<Inverter><LoopInt queue="4" value="{v}" if_empty="FAILURE">'
+                                   f"{COUNT}</LoopInt></Inverter>"),
     "AlwaysFailure": seq(START, F),
     "Script": seq(START, '<Script code="x := 1.5; y := x * 2; t := \'a\' .. y"/>'),
     "ScriptCondition": seq(START, '<ScriptCondition code="n == 0"/>'),
@@ -194,7 +201,7 @@ def test_subtree_remapping_and_autoremap(tmp_path):
     assert ours[1]["out"] == ("string", "dock!") and ours[1]["count"][1] == 12 and "mine" not in ours[1]
 
 
-@pytest.mark.parametrize("tag", ["LoopInt", "WasEntryUpdated", "SkipUnlessUpdated", "PopFromQueue"])
+@pytest.mark.parametrize("tag", ["WasEntryUpdated", "SkipUnlessUpdated", "WaitValueUpdate", "PopFromQueue"])
 def test_builtins_without_an_equivalent_are_refused_by_name(tag, tmp_path):
     path = tmp_path / "t.xml"
     path.write_text(document(f"<Sequence>\n  <{tag}/>\n</Sequence>"))
@@ -306,6 +313,10 @@ def test_xml_errors_name_the_element_the_attribute_and_line_col(tmp_path):
      "more than 100000 behaviours once its subtrees are expanded"),
     (document("<Inverter>" * 150 + "<AlwaysSuccess/>" + "</Inverter>" * 150), "nested deeper than 200 levels"),
     (document('<SubTree ID="nowhere"/>'), "no <BehaviorTree ID='nowhere'> in this file"),
+    (document('<LoopInt queue="1;x" value="{v}"><AlwaysSuccess/></LoopInt>'),
+     "<LoopInt> attribute 'queue': 'x' is not an integer"),
+    (document('<LoopInt queue="{q}" value="{v}"><AlwaysSuccess/></LoopInt>'),
+     "a queue on the blackboard has no equivalent here yet"),
 ])
 def test_hostile_xml_is_refused_with_a_clear_error(xml, message, tmp_path):
     assert any(message in line for line in _errors(xml, tmp_path))

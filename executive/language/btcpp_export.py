@@ -122,6 +122,10 @@ class _Writer:
             return "ScriptCondition", {"code": _text(f["check"])}
         if kind == "set" and isinstance(f["value"], str) and not is_bb_ref(f["value"]):
             return "SetBlackboard", {"output_key": f["key"].lstrip("/"), "value": f["value"]}
+        if kind == "loop" and isinstance(f["queue"], list):
+            items = [("true" if v else "false") if isinstance(v, bool) else str(v) for v in f["queue"]]
+            return f"Loop{f['type'].capitalize()}", {"queue": ";".join(items), "value": "{" + f["value"].lstrip("/") + "}",
+                                                     "if_empty": f["if_empty"].upper()}
         if kind == "unset":
             return "UnsetBlackboard", {"key": f["key"].lstrip("/")}
         return None, None

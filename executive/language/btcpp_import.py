@@ -195,8 +195,14 @@ class _Reader:
                 field, convert = ports[attr]
                 try:
                     value = convert(text)
-                except (ValueError, KeyError):
+                except (ValueError, KeyError) as exc:
+                    if field == "queue":
+                        self.error(element, str(exc), attribute=attr)
+                        continue
                     value = text if convert is str else loader.value(text) if text.strip() else text
+                if kind == "loop" and field == "value":     # an output port: {key} or key
+                    ref = BB_PORT.match(value.strip())
+                    value = scope.key(ref[1] if ref else value.strip())
                 if isinstance(value, str) and field in ("code", "check", "if"):
                     value = scope.script(value, statement=field != "check")
                 elif isinstance(value, str) and BB_PORT.match(value.strip()) and field != "value":

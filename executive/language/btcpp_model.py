@@ -28,6 +28,28 @@ def boolean(text: str) -> bool:
     raise ValueError(text)
 
 
+_PREFIX = {"int": re.compile(r"\s*[-+]?\d+"), "double": re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")}
+
+
+def queue(text: str, type_name: str) -> list:
+    """BT.CPP's convertFromString of a SharedQueue: the text split at ';', each part converted
+    (numbers as far as they read: '7x' is 7). ValueError for a part that is not one."""
+    if text.strip().startswith("{"):
+        raise ValueError("a queue on the blackboard has no equivalent here yet; give the values, e.g. 1;2;3")
+    out = []
+    for part in text.split(";"):
+        if type_name == "string":
+            out.append(part)
+        elif type_name == "bool":
+            out.append(boolean(part))
+        else:
+            number = _PREFIX[type_name].match(part)
+            if not number:
+                raise ValueError(f"{part!r} is not {'an integer' if type_name == 'int' else 'a number'}")
+            out.append(int(number[0]) if type_name == "int" else float(number[0]))
+    return out
+
+
 BB_PORT = re.compile(r"^\{([A-Za-z_@/][\w/]*|=)\}$")
 STATUS_WORDS = {"SUCCESS": "success", "FAILURE": "failure", "RUNNING": "running", "SKIPPED": "skipped"}
 MSEC = ("seconds", lambda v: float(v) / 1000.0)
@@ -62,6 +84,9 @@ BUILTIN = {
     "Delay": ("delay", {}, {"delay_msec": MSEC}),
     "RunOnce": ("once", {"then_skip": True}, {"then_skip": ("then_skip", boolean)}),
     "Precondition": ("precondition", {}, {"if": ("if", str), "else": ("else", lambda v: STATUS_WORDS[v])}),
+    **{f"Loop{name}": ("loop", {"type": name.lower()}, {
+        "queue": ("queue", lambda text, name=name: queue(text, name.lower())), "value": ("value", str),
+        "if_empty": ("if_empty", lambda v: STATUS_WORDS[v])}) for name in ("Int", "Double", "String", "Bool")},
     "AlwaysSuccess": ("always_success", {}, {}),
     "AlwaysFailure": ("always_failure", {}, {}),
     "Script": ("script", {"dialect": "btcpp"}, {"code": ("code", str)}),
@@ -72,8 +97,7 @@ BUILTIN = {
 }
 # BT.CPP v4 built-ins with no equivalent here yet: refused by name, never read as something else.
 UNSUPPORTED = {
-    "LoopInt": "queues of values", "LoopDouble": "queues of values", "LoopString": "queues of values",
-    "LoopBool": "queues of values", "WasEntryUpdated": "entry sequence numbers",
+    "WasEntryUpdated": "entry sequence numbers",
     "SkipUnlessUpdated": "entry sequence numbers", "WaitValueUpdate": "entry sequence numbers",
     "ManualSelector": "a terminal user interface", "TryCatch": "BT.CPP 4.9's TryCatch",
     "PopFromQueue": "queues of values", "ConsumeQueue": "queues of values",

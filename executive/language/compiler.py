@@ -241,6 +241,8 @@ BUILDERS = {
     "precondition": lambda n, c: btcpp.Precondition(n.name, c[0], n.fields["if"], STATUS[n.fields["else"]]),
     "conditions": lambda n, c: btcpp.Conditions(n.name, c[0], **{k: n.fields.get(k) for k in btcpp.Conditions.PRE +
                                                                    btcpp.Conditions.POST}),
+    "loop": lambda n, c: btcpp.Loop(n.name, c[0], n.fields["queue"], bb_key(n.fields["value"]),
+                                    STATUS[n.fields["if_empty"]]),
     "always_success": lambda n, c: btcpp.Always(n.name, py_trees.common.Status.SUCCESS),
     "always_failure": lambda n, c: btcpp.Always(n.name, py_trees.common.Status.FAILURE),
     "unset": lambda n, c: btcpp.UnsetBlackboard(n.name, bb_key(n.fields["key"])),

@@ -277,6 +277,15 @@ KINDS.update({
         "on_halted": Field("script", doc="_onHalted: run when the child is halted"),
         "post": Field("script", doc="_post: run after the child ended"),
         "dialect": Field("string", default="btcpp", enum=DIALECTS)}),
+    "loop": Kind("decorator", "run the child once for each value of a queue, written to the blackboard first "
+                              "(BT.CPP's LoopInt, LoopDouble, LoopString, LoopBool)", {
+        "child": Field("node", required=True),
+        "queue": Field("any", required=True, doc="the values, in order"),
+        "value": Field("string", required=True, doc="blackboard key each value is written to"),
+        "type": Field("string", default="string", enum=["int", "double", "string", "bool"],
+                      doc="the values' type (which of BT.CPP's Loop nodes)"),
+        "if_empty": Field("string", default="success", enum=["success", "failure", "skipped"],
+                          doc="the status when the queue is empty")}),
     "always_success": Kind("leaf", "succeed at once (BT.CPP's AlwaysSuccess)"),
     "always_failure": Kind("leaf", "fail at once (BT.CPP's AlwaysFailure)"),
     "unset": Kind("leaf", "remove a blackboard entry (BT.CPP's UnsetBlackboard)", {
