@@ -245,6 +245,8 @@ def _composite(children):
         st.integers(-1, 3).map(lambda n: f'<RetryUntilSuccessful num_attempts="{n}">{children[0]}</RetryUntilSuccessful>'),
         st.sampled_from(["SUCCESS", "FAILURE", "SKIPPED"]).map(
             lambda status: f'<Precondition if="a &lt; 2" else="{status}">{children[0]}</Precondition>'),
+        st.sampled_from(["1", "2;0", "3;1;2"]).map(
+            lambda values: f'<LoopInt queue="{values}" value="{{c}}">{children[0]}</LoopInt>'),
     )
 
 
