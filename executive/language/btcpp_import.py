@@ -150,6 +150,8 @@ class _Reader:
             if inner is None:
                 return None
             body = _mapping(element.line, element.col)
+            # named for what it holds, e.g. "_skipIf _onSuccess" (the node written keeps its own name)
+            _put(body, "name", " ".join(k for k, v in PRE_POST.items() if v in conditions), element.line, element.col)
             for field, text in conditions.items():
                 _put(body, field, scope.script(text), element.line, element.col)
             _put(body, "child", inner, element.line, element.col)
@@ -272,7 +274,7 @@ class _Reader:
     def subtree(self, element, attrs, scope, stack, path):
         """A use of another <BehaviorTree>, expanded here with its blackboard names renamed."""
         target = attrs.pop("ID", None)
-        attrs.pop("name", None)
+        name = attrs.pop("name", None)
         if target not in self.trees:
             self.error(element, f"no <BehaviorTree ID={target!r}> in this file",
                        hint=did_you_mean(target, self.trees) or f"trees: {', '.join(self.trees)}")
@@ -298,7 +300,11 @@ class _Reader:
         if len(tree.children) != 1:
             self.error(tree, "a <BehaviorTree> holds exactly one node")
             return None
-        return self.node(tree.children[0], inner, stack + [target], path)
+        node = self.node(tree.children[0], inner, stack + [target], path)
+        body = next(iter(node.values()))
+        if name or "name" not in body:      # the use's name (BT.CPP shows the SubTree node), else its ID
+            _put(body, "name", name or target, element.line, element.col)
+        return node
 
 
 def _renamed(tag):
