@@ -335,6 +335,8 @@ def test_a_run_shows_skipped_behaviours_as_skipped(tmp_path):
     py_trees.blackboard.Blackboard.storage.clear()
     mission = Resolver(check_interfaces=False).mission(path)
     run = MissionRun(mission, compile_mission(mission))
+    events = []
+    run._write = lambda event, **data: events.append((event, data))     # what the run log would get
     try:
         seed_blackboard(mission)
         run.tick()
@@ -342,6 +344,8 @@ def test_a_run_shows_skipped_behaviours_as_skipped(tmp_path):
         assert run.result is not None and run.result.outcome == "succeeded"
         assert shown["never"] == "SKIPPED" and shown["inner"] == "SKIPPED" and shown["fallback"] == "SKIPPED"
         assert shown["after"] == "SUCCESS" and shown["main"] == "SUCCESS"
+        changes = [(d["path"].rsplit("/", 1)[-1], d["status"]) for e, d in events if e == "status"]
+        assert ("fallback", "SKIPPED") in changes and ("fallback", "SUCCESS") not in changes, changes
     finally:
         run.shutdown()
 
