@@ -45,6 +45,39 @@ def reset(children):
         child.skipped = False
 
 
+def in_order(composite, decisive):
+    """BT.CPP's Sequence (``decisive`` FAILURE) or Fallback (SUCCESS), with memory: resume at the
+    running child; a child that returns ``decisive`` ends the run with it; one that returns the
+    other outcome or is skipped hands on to the next; all skipped is skipped. With ``yields``
+    (AsyncSequence, AsyncFallback, SequenceWithMemory) a child that handed on at once ends the
+    tick (RUNNING). ``composite._start()`` is the child a new run starts at; ``_ended(index)``
+    is told how the run ended (the decisive child's index, or None)."""
+    children = composite.children
+    other = Status.SUCCESS if decisive == Status.FAILURE else Status.FAILURE
+    if composite.status != Status.RUNNING:
+        index = composite._start()
+        reset(children[index:])
+        composite._skips = 0
+    else:
+        index = children.index(composite.current_child) if composite.current_child in children else 0
+    while index < len(children):
+        composite.current_child = children[index]
+        idle = composite.current_child.status != Status.RUNNING
+        result = yield from tick_child(composite.current_child)
+        if result == Status.RUNNING:
+            return Status.RUNNING
+        if result == decisive:
+            composite._ended(index)
+            return decisive
+        composite._skips += result == SKIPPED
+        index += 1
+        if composite.yields and result == other and idle and index < len(children):
+            composite.current_child = children[index]
+            return Status.RUNNING       # BT.CPP's wake-up: the next child in the next tick
+    composite._ended(None)
+    return SKIPPED if composite._skips == len(children) else other
+
+
 def reactive(composite, decisive):
     """BT.CPP's ReactiveSequence (``decisive`` FAILURE) or ReactiveFallback (SUCCESS): every
     tick from the first child; a child that runs or returns ``decisive`` ends the tick, halting
@@ -110,7 +143,35 @@ class PassesSkipped:
         super().stop(new_status)
 
 
-class Sequence(Ported, py_trees.composites.Sequence):
+class InOrder(Ported):
+    """Mixin of :class:`Sequence` and :class:`Fallback`: children in order, with memory
+    (:func:`in_order`) or reactive (:func:`reactive`); ``DECISIVE`` is the outcome of a child
+    that ends the run (FAILURE for a sequence, SUCCESS for a fallback)."""
+
+    DECISIVE = Status.FAILURE
+    _skips = 0
+
+    def __init__(self, name, memory=True, children=None, yields=False):
+        super().__init__(name, memory=memory, children=children)
+        self.yields = yields
+
+    def step(self):
+        if not self.children:       # nothing to do: a sequence succeeds, a fallback fails
+            return Status.SUCCESS if self.DECISIVE == Status.FAILURE else Status.FAILURE
+        if not self.memory:
+            return (yield from reactive(self, self.DECISIVE))
+        return (yield from in_order(self, self.DECISIVE))
+
+    def _start(self) -> int:
+        """The child a new run starts at."""
+        return 0
+
+    def _ended(self, index):
+        """The run ended: with the decisive outcome of child ``index``, or (None) by reaching the end."""
+        self.current_child = self.children[0]
+
+
+class Sequence(InOrder, py_trees.composites.Sequence):
     """BT.CPP's Sequence (``memory=True``: resume at the running child; a failure starts over) or
     ReactiveSequence (``memory=False``: every tick from the first child; a child that runs halts
     the others).
@@ -125,50 +186,7 @@ class Sequence(Ported, py_trees.composites.Sequence):
     the next runs in the next tick.
     """
 
-    _skips = 0
-
-    def __init__(self, name, memory=True, children=None, yields=False):
-        super().__init__(name, memory=memory, children=children)
-        self.yields = yields
-
-    def step(self):
-        if not self.children:
-            return Status.SUCCESS
-        if not self.memory:
-            return (yield from self._reactive())
-        if self.status != Status.RUNNING:
-            index = self._start()
-            reset(self.children[index:])
-            self._skips = 0
-        else:
-            index = self.children.index(self.current_child) if self.current_child in self.children else 0
-        while index < len(self.children):
-            self.current_child = self.children[index]
-            idle = self.current_child.status != Status.RUNNING
-            result = yield from tick_child(self.current_child)
-            if result == Status.RUNNING:
-                return Status.RUNNING
-            if result == Status.FAILURE:
-                self._failed(index)
-                return Status.FAILURE
-            self._skips += result == SKIPPED
-            index += 1
-            if self.yields and result == Status.SUCCESS and idle and index < len(self.children):
-                self.current_child = self.children[index]
-                return Status.RUNNING       # BT.CPP's wake-up: the next child in the next tick
-        self._failed(None)
-        return SKIPPED if self._skips == len(self.children) else Status.SUCCESS
-
-    def _start(self) -> int:
-        """The child a new run starts at."""
-        return 0
-
-    def _failed(self, index):
-        """The run ended: with the failure of child ``index``, or (None) by reaching the end."""
-        self.current_child = self.children[0]
-
-    def _reactive(self):
-        return (yield from reactive(self, Status.FAILURE))
+    DECISIVE = Status.FAILURE
 
 
 class SequenceWithMemory(Sequence):
@@ -177,7 +195,6 @@ class SequenceWithMemory(Sequence):
     As in BT.CPP, a child that succeeded at once ends the tick (RUNNING): the next one runs in
     the next tick, so a reactive parent re-checks its conditions in between."""
 
-
     def __init__(self, name, children=None):
         super().__init__(name, memory=True, children=children, yields=True)
         self._resume_at = 0
@@ -185,12 +202,12 @@ class SequenceWithMemory(Sequence):
     def _start(self) -> int:
         return self._resume_at
 
-    def _failed(self, index):
+    def _ended(self, index):
         self._resume_at = index or 0
         self.current_child = self.children[self._resume_at]
 
 
-class Fallback(Ported, py_trees.composites.Selector):
+class Fallback(InOrder, py_trees.composites.Selector):
     """BT.CPP's Fallback (``memory=True``: resume at the running option) or ReactiveFallback
     (``memory=False``: every tick from the first option).
 
@@ -204,36 +221,7 @@ class Fallback(Ported, py_trees.composites.Selector):
     the next is tried in the next tick.
     """
 
-    _skips = 0
-
-    def __init__(self, name, memory=True, children=None, yields=False):
-        super().__init__(name, memory=memory, children=children)
-        self.yields = yields
-
-    def step(self):
-        if not self.children:
-            return Status.FAILURE
-        if not self.memory:
-            return (yield from self._reactive())
-        if self.status != Status.RUNNING:
-            reset(self.children)
-            self.current_child, self._skips = self.children[0], 0
-        index = self.children.index(self.current_child) if self.current_child in self.children else 0
-        while index < len(self.children):
-            self.current_child = self.children[index]
-            idle = self.current_child.status != Status.RUNNING
-            result = yield from tick_child(self.current_child)
-            if result in (Status.RUNNING, Status.SUCCESS):
-                return result
-            self._skips += result == SKIPPED
-            index += 1
-            if self.yields and result == Status.FAILURE and idle and index < len(self.children):
-                self.current_child = self.children[index]
-                return Status.RUNNING       # BT.CPP's wake-up: the next option in the next tick
-        return SKIPPED if self._skips == len(self.children) else Status.FAILURE
-
-    def _reactive(self):
-        return (yield from reactive(self, Status.SUCCESS))
+    DECISIVE = Status.SUCCESS
 
 
 class Parallel(Ported, py_trees.composites.Parallel):

@@ -377,3 +377,21 @@ def test_imported_then_exported_runs_in_btcpp_as_the_original(name, tmp_path):
 ])
 def test_ports_whose_text_btcpp_reads_indirectly_are_refused(element, message, tmp_path):
     assert any(message in line for line in _errors(document(seq('<Script code="n := 0"/>', element)), tmp_path))
+
+
+def test_conditions_and_btcpp_kinds_are_written_in_yaml_too(tmp_path):
+    """The kinds BT.CPP's nodes import to are the mission language's: a YAML mission may use them."""
+    path = tmp_path / "m.yaml"
+    path.write_text("name: m\nblackboard: {n: 0}\ntree:\n  sequence:\n    children:\n"
+                    "      - conditions: {skip_if: 'n == 0', on_success: 'hit := 1', child: {always_failure: {}}}\n"
+                    "      - if_then_else:\n          children:\n            - condition: {check: 'n == 0', dialect: btcpp}\n"
+                    "            - script: {code: \"branch := 'then'\", dialect: btcpp}\n"
+                    "            - script: {code: \"branch := 'else'\", dialect: btcpp}\n")
+    py_trees.blackboard.Blackboard.storage.clear()
+    mission = Resolver(check_interfaces=False).mission(path)
+    root = compile_mission(mission)
+    seed_blackboard(mission)
+    root.tick_once()
+    assert root.status == Status.SUCCESS
+    assert py_trees.blackboard.Blackboard.get("/branch") == "then"
+    assert not py_trees.blackboard.Blackboard.exists("/hit")        # skipped: no post-condition ran
