@@ -15,7 +15,7 @@ from py_trees.decorators import Decorator
 from behaviors import decorators
 from behaviors.basics import BlackboardEnv, _BlackboardUser, _keys
 from behaviors.clock import UsesMissionTime
-from behaviors.composites import SKIPPED, PassesSkipped, Ported, halt, tick_child
+from behaviors.composites import SKIPPED, PassesSkipped, Ported, halt, idle, reset, tick_child
 from behaviors.failures import SCRIPT, Failure
 from executive.language import btcpp_script
 from executive.language.expressions import EvalError
@@ -52,11 +52,14 @@ class Repeat(Ported, decorators.Repeat):
                 self.decorated.stop(Status.INVALID)
                 self.feedback_message = ""
                 return SKIPPED
+            if result == Status.FAILURE:
+                reset([self.decorated])
             if result != Status.SUCCESS:
                 self.feedback_message = f"failed after {self._done()}" if result == Status.FAILURE \
                     else f"{self._done()} done"
                 return result
             self.count += 1
+            reset([self.decorated])
             if self.until is not None and self.until.holds(self.env):
                 break
             if idle and (self.times == -1 or self.count < self.times):
@@ -99,9 +102,12 @@ class RetryUntilSuccessful(Ported, Decorator):
             if result == SKIPPED:
                 self.decorated.stop(Status.INVALID)
                 return SKIPPED
+            if result == Status.SUCCESS:
+                reset([self.decorated])
             if result != Status.FAILURE:
                 self.feedback_message = "" if result == Status.SUCCESS else self.decorated.feedback_message
                 return result
+            reset([self.decorated])
             self.failed += 1
             more = self.max_attempts == -1 or self.failed < self.max_attempts
             self.feedback_message = f"attempt {self.failed} failed" if more else f"gave up after {self.failed} attempts"
@@ -194,14 +200,14 @@ class Conditions(Ported, Decorator):
 
     def _pre(self):
         """The status a pre-condition gives (the child not ticked), or None."""
-        if self.decorated.status != Status.RUNNING:
+        if idle(self):      # BT.CPP checks them only on a node IDLE or SKIPPED
             for which, status in (("failure_if", Status.FAILURE), ("success_if", Status.SUCCESS),
                                   ("skip_if", SKIPPED)):
                 if which in self.scripts and self._holds(which):
                     return status
             if "while_true" in self.scripts and not self._holds("while_true"):
                 return SKIPPED
-        elif "while_true" in self.scripts and not self._holds("while_true"):
+        elif self.status == Status.RUNNING and "while_true" in self.scripts and not self._holds("while_true"):
             self.decorated.stop(Status.INVALID)
             self._run("on_halted")
             return SKIPPED
@@ -229,11 +235,9 @@ class KeepRunningUntilFailure(Ported, Decorator):
 
     def step(self):
         result = yield from tick_child(self.decorated)
-        if result == Status.FAILURE:
-            return Status.FAILURE
-        if result == Status.SUCCESS:
-            self.decorated.stop(Status.INVALID)
-        return Status.RUNNING
+        if result in (Status.SUCCESS, Status.FAILURE):
+            reset([self.decorated])
+        return Status.FAILURE if result == Status.FAILURE else Status.RUNNING
 
 
 class RunOnce(Ported, Decorator):
@@ -251,6 +255,7 @@ class RunOnce(Ported, Decorator):
         result = yield from tick_child(self.decorated)
         if result in (Status.SUCCESS, Status.FAILURE):
             self.final_status = result
+            reset([self.decorated])
         return result
 
 
@@ -279,6 +284,7 @@ class Precondition(Ported, Decorator):
         result = yield from tick_child(self.decorated)
         if result in (Status.SUCCESS, Status.FAILURE):
             self._running = False
+            reset([self.decorated])
         return result
 
     def stop(self, new_status=Status.INVALID):
@@ -310,6 +316,7 @@ class Delay(UsesMissionTime, Ported, Decorator):
         result = yield from tick_child(self.decorated)
         if result in (Status.SUCCESS, Status.FAILURE):
             self._until = None
+            reset([self.decorated])
         return result
 
     def stop(self, new_status=Status.INVALID):
@@ -333,7 +340,7 @@ class Loop(Ported, Decorator):
         self._left, self._child_running = [], False
 
     def step(self):
-        if self.status != Status.RUNNING:
+        if idle(self):      # a copy of the queue for each run; one that ended keeps its (empty) copy
             self._left, self._child_running = list(self.queue), False
         if not self._child_running:
             if not self._left:
@@ -342,6 +349,8 @@ class Loop(Ported, Decorator):
             self.feedback_message = f"{len(self.queue) - len(self._left)} of {len(self.queue)}"
         result = yield from tick_child(self.decorated)
         self._child_running = result == Status.RUNNING
+        if result in (Status.SUCCESS, Status.FAILURE):
+            reset([self.decorated])
         return Status.FAILURE if result == Status.FAILURE else Status.RUNNING
 
 

@@ -24,6 +24,13 @@ def outcome(behaviour):
     return SKIPPED if getattr(behaviour, "skipped", False) else behaviour.status
 
 
+def idle(behaviour) -> bool:
+    """BT.CPP's IDLE: never run since its parent last reset it (INVALID), or skipped. A behaviour
+    that ended keeps its SUCCESS or FAILURE until then, and a parent may tick it again meanwhile
+    (WhileDoElse ticks its condition every tick): it is not idle, so it does not start afresh."""
+    return behaviour.status == Status.INVALID or getattr(behaviour, "skipped", False)
+
+
 def tick_child(child):
     """Tick ``child`` (a generator of the behaviours ticked); returns its :func:`outcome`."""
     child.skipped = False       # a tick decides it afresh (a leaf shown skipped by its conditions is not)
@@ -135,7 +142,10 @@ class PassesSkipped:
         if self.skipped:
             self.feedback_message = ""
             return Status.SUCCESS
-        return super().update()
+        status = super().update()
+        if self.decorated.status in (Status.SUCCESS, Status.FAILURE):
+            reset([self.decorated])     # BT.CPP's resetChild: its next tick starts it afresh
+        return status
 
     def stop(self, new_status=Status.INVALID):
         if new_status == Status.INVALID:

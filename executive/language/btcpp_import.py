@@ -20,6 +20,7 @@ from executive.language.kinds import KINDS
 from executive.language.model import is_bb_ref
 
 MAX_NODES = 100_000     # behaviours once subtrees are expanded (as the YAML loader's bound)
+_REFUSED = object()     # a port value that was an error
 
 
 class Document(loader.Mapping):
@@ -76,20 +77,21 @@ class _Scope:
         self.remap = {} if remap is None else remap
 
     def key(self, name: str) -> str:
+        """The entry ``name`` means here, as the main tree names it (``@name``: the main tree's)."""
         if name.startswith("@") or self.parent is None:
-            return name.lstrip("@") if self.parent is not None else name
+            return name.lstrip("@")
         if name in self.remap:
             return self.parent.key(self.remap[name])
         if self.autoremap:
             return self.parent.key(name)
         return f"{self.prefix}{name}"
 
-    def script(self, text: str, statement=True) -> str:
+    def script(self, text: str, dialect: str, statement=True) -> str:
         """``text`` with each blackboard name renamed for this scope (as written if it does not parse)."""
         if self.parent is None:
             return text
         try:
-            program = parse(text, "btcpp", statement=statement)
+            program = parse(text, dialect, statement=statement)
         except ExpressionError:
             return text
         names = sorted((n for s in program.statements for n in s.walk() if isinstance(n, Name)),
@@ -139,8 +141,7 @@ class _Reader:
                                 "(the limit)")
             raise MissionInvalid(self.errors)
         tag, attrs = element.tag, dict(element.attrs)
-        if tag in ("Action", "Condition", "Control", "Decorator", "SubTree") and "ID" in attrs and \
-                not (tag == "SubTree"):
+        if tag in ("Action", "Condition", "Control", "Decorator") and "ID" in attrs:
             tag = attrs.pop("ID")       # BT.CPP v3 style: <Action ID="Navigate" .../>
         conditions = {PRE_POST[k]: attrs.pop(k) for k in list(attrs) if k in PRE_POST}
         for k in IGNORED:
@@ -153,7 +154,7 @@ class _Reader:
             # named for what it holds, e.g. "_skipIf _onSuccess" (the node written keeps its own name)
             _put(body, "name", " ".join(k for k, v in PRE_POST.items() if v in conditions), element.line, element.col)
             for field, text in conditions.items():
-                _put(body, field, scope.script(text), element.line, element.col)
+                _put(body, field, scope.script(text, "btcpp"), element.line, element.col)
             _put(body, "child", inner, element.line, element.col)
             node = _mapping(element.line, element.col)
             _put(node, "conditions", body, element.line, element.col)
@@ -182,67 +183,27 @@ class _Reader:
         body = _mapping(element.line, element.col)
         for key, value in fixed.items():
             _put(body, key, value, element.line, element.col)
-        names = {}
-        cases = {}
+        names, cases = {}, {}
         for attr, text in attrs.items():
             if attr == "name":
                 _put(body, "name", text, element.line, element.col)
                 continue
-            if ports is not None:
-                if attr not in ports:
-                    self.error(element, f"BT.CPP's {tag} has no port {attr!r}",
-                               attribute=attr, hint=did_you_mean(attr, ports) or
-                               f"its ports: {', '.join(ports) or 'none'}")
-                    continue
-                field, convert = ports[attr]
-                try:
-                    value = convert(text)
-                except (ValueError, KeyError) as exc:
-                    if field == "queue":
-                        self.error(element, str(exc), attribute=attr)
-                        continue
-                    value = text if convert is str else loader.value(text) if text.strip() else text
-                if kind == "loop" and field == "value":     # an output port: {key} or key
-                    ref = BB_PORT.match(value.strip())
-                    value = scope.key(ref[1] if ref else value.strip())
-                if isinstance(value, str) and field in ("code", "check", "if"):
-                    value = scope.script(value, statement=field != "check")
-                elif isinstance(value, str) and BB_PORT.match(value.strip()) and field != "value":
-                    ref = BB_PORT.match(value.strip())[1]
-                    value = {"bb": attr if ref == "=" else ref}
-            else:
-                field = attr
-                spec = KINDS[kind].fields.get(attr)
-                value = text if spec is not None and spec.type in ("check", "script") else port_value(text)
-                if spec is not None and spec.type == "script" or attr == "check" and fixed.get("dialect") != "yaml" \
-                        and KINDS[kind].fields.get("dialect"):
-                    value = scope.script(value, statement=spec.type == "script")
-            if is_bb_ref(value) and value["bb"] == "=":       # {=}: the entry named as the port
-                value = {"bb": attr}
-            if ports is not None and (field == "key") == is_bb_ref(value) and field in ("key", "variable"):
-                # BT.CPP reads these ports' text: output_key="{n}" writes the entry *named by* n's
-                # value, and variable="a" compares the text "a". Neither means what it would here.
-                self.error(element, f"{attr}={text!r}: " + (
-                    "BT.CPP would use the entry named by that entry's value; name the entry itself, "
-                    f"e.g. {attr}=\"{value['bb']}\"" if field == "key" else
-                    "BT.CPP would compare that text itself; compare an entry, e.g. variable=\"{mode}\""),
-                    attribute=attr)
+            if ports is None:
+                field, value = attr, self.our_value(kind, fixed, attrs, attr, text, scope)
+            elif attr not in ports:
+                self.error(element, f"BT.CPP's {tag} has no port {attr!r}", attribute=attr,
+                           hint=did_you_mean(attr, ports) or f"its ports: {', '.join(ports) or 'none'}")
                 continue
-            if field == "variable":
-                value = value["bb"]
-            if field in ("key", "variable") + KEY_FIELDS and isinstance(value, str):
-                value = scope.key(value)
-            elif field == "value" and kind == "set" and ports is not None:
-                port = BB_PORT.match(value.strip())
-                if port:
-                    value = {"bb": scope.key(port[1])}
             else:
-                value = scope.value(value)
+                field = ports[attr][0]
+                value = self.builtin_value(element, kind, attr, text, ports[attr], scope)
+                if value is _REFUSED:
+                    continue
             names[field] = attr
             if field.startswith("case_"):
                 cases[int(field[5:])] = value
-                continue
-            _put(body, field, value, element.line, element.col)
+            else:
+                _put(body, field, value, element.line, element.col)
         if kind == "switch":
             count = int(tag[6:])
             _put(body, "cases", [str(cases.get(i, "")) for i in range(1, count + 1)], element.line, element.col)
@@ -270,6 +231,48 @@ class _Reader:
         _put(node, kind, body, element.line, element.col)
         self.where[tuple(path)] = (element, {**{v: k for k, v in names.items()}, **_renamed(tag)})
         return node
+
+    def builtin_value(self, element, kind, attr, text, port, scope):
+        """The value of port ``attr`` of a BT.CPP built-in, as field ``port[0]`` of ``kind``
+        (:data:`_REFUSED` after an error)."""
+        field, convert = port
+        try:
+            value = convert(text)
+        except (ValueError, KeyError) as exc:
+            if field == "queue":
+                self.error(element, str(exc), attribute=attr)
+                return _REFUSED
+            value = text if convert is str else loader.value(text) if text.strip() else text
+        ref = BB_PORT.match(value.strip()) if isinstance(value, str) else None
+        if field in ("code", "check", "if"):
+            return scope.script(value, "btcpp", statement=field != "check")
+        if field in ("key", "variable") and (field == "key") == bool(ref):
+            # BT.CPP reads these ports' text: output_key="{n}" writes the entry *named by* n's
+            # value, and variable="a" compares the text "a". Neither means what it would here.
+            self.error(element, f"{attr}={text!r}: " + (
+                "BT.CPP would use the entry named by that entry's value; name the entry itself, "
+                f"e.g. {attr}=\"{ref[1] if ref else ''}\"" if field == "key" else
+                "BT.CPP would compare that text itself; compare an entry, e.g. variable=\"{mode}\""), attribute=attr)
+            return _REFUSED
+        if field in ("key", "variable") or kind == "loop" and field == "value":    # an entry's name
+            return scope.key(ref[1] if ref else value.strip())
+        if ref:         # {key}, {=} (the entry named as the port), and SetBlackboard's value="{key}" (a copy)
+            return {"bb": scope.key(attr if ref[1] == "=" else ref[1])}
+        return value
+
+    def our_value(self, kind, fixed, attrs, attr, text, scope):
+        """The value of attribute ``attr`` of one of our node types (a field of ``kind``)."""
+        spec = KINDS[kind].fields.get(attr)
+        if spec is not None and spec.type in ("check", "script"):        # expressions: text as written
+            dialect = fixed.get("dialect") or attrs.get("dialect") or \
+                getattr(KINDS[kind].fields.get("dialect"), "default", None) or "yaml"
+            return scope.script(text, dialect, statement=spec.type == "script")
+        value = port_value(text)
+        if is_bb_ref(value) and value["bb"] == "=":       # {=}: the entry named as the port
+            value = {"bb": attr}
+        if attr in KEY_FIELDS and isinstance(value, str):
+            return scope.key(value)
+        return scope.value(value)
 
     def subtree(self, element, attrs, scope, stack, path):
         """A use of another <BehaviorTree>, expanded here with its blackboard names renamed."""
