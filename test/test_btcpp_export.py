@@ -67,6 +67,7 @@ def test_the_model_declares_ports_with_directions_types_and_descriptions():
     assert ports["server_timeout"].attrib["type"] == "double"
     assert model.find("Decorator[@ID='RetryWithBackoff']") is not None
     assert model.find("Action[@ID='Sequence']") is None        # built-ins are BT.CPP's: not declared
+    assert all(port.text and port.attrib["type"] for entry in model for port in entry)
 
 
 def test_the_shipped_groot_mission_runs_in_btcpp_as_written():

@@ -55,7 +55,9 @@ class _Writer:
                 continue
             spec = kind.fields.get(port) or KINDS_COMMON.get(port)
             direction = "output_port" if port in OUTPUTS else "input_port"
-            known[port] = (direction, spec.type if spec else "string", spec.doc if spec else "")
+            doc = spec.doc if spec and spec.doc else \
+                f"blackboard key the {port} is written to" if port in OUTPUTS else port.replace("_", " ")
+            known[port] = (direction, spec.type if spec else "string", doc)
 
     def node(self, node: Node, parent_robot: str) -> ET.Element:
         f = {k: v for k, v in node.fields.items() if v is not None}
