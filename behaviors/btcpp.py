@@ -15,7 +15,7 @@ from py_trees.decorators import Decorator
 from behaviors import decorators
 from behaviors.basics import BlackboardEnv, _BlackboardUser, _keys
 from behaviors.clock import UsesMissionTime
-from behaviors.composites import SKIPPED, PassesSkipped, Ported, halt, idle, reset, tick_child
+from behaviors.composites import SKIPPED, PassesSkipped, Ported, forget, halt, idle, tick_child
 from behaviors.failures import SCRIPT, Failure
 from executive.language import btcpp_script
 from executive.language.expressions import EvalError
@@ -53,13 +53,13 @@ class Repeat(Ported, decorators.Repeat):
                 self.feedback_message = ""
                 return SKIPPED
             if result == Status.FAILURE:
-                reset([self.decorated])
+                forget([self.decorated])
             if result != Status.SUCCESS:
                 self.feedback_message = f"failed after {self._done()}" if result == Status.FAILURE \
                     else f"{self._done()} done"
                 return result
             self.count += 1
-            reset([self.decorated])
+            forget([self.decorated])
             if self.until is not None and self.until.holds(self.env):
                 break
             if idle and (self.times == -1 or self.count < self.times):
@@ -103,11 +103,11 @@ class RetryUntilSuccessful(Ported, Decorator):
                 self.decorated.stop(Status.INVALID)
                 return SKIPPED
             if result == Status.SUCCESS:
-                reset([self.decorated])
+                forget([self.decorated])
             if result != Status.FAILURE:
                 self.feedback_message = "" if result == Status.SUCCESS else self.decorated.feedback_message
                 return result
-            reset([self.decorated])
+            forget([self.decorated])
             self.failed += 1
             more = self.max_attempts == -1 or self.failed < self.max_attempts
             self.feedback_message = f"attempt {self.failed} failed" if more else f"gave up after {self.failed} attempts"
@@ -186,6 +186,7 @@ class Conditions(Ported, Decorator):
         except ScriptError as exc:
             return self._error(exc)
         if result is None:
+            self.decorated.skipped = False      # (shown skipped by an earlier tick of this)
             result = yield from tick_child(self.decorated)
         elif result == SKIPPED:     # the node written is the one shown skipped (its tick never ran)
             self.decorated.status, self.decorated.skipped = Status.SUCCESS, True
@@ -236,7 +237,7 @@ class KeepRunningUntilFailure(Ported, Decorator):
     def step(self):
         result = yield from tick_child(self.decorated)
         if result in (Status.SUCCESS, Status.FAILURE):
-            reset([self.decorated])
+            forget([self.decorated])
         return Status.FAILURE if result == Status.FAILURE else Status.RUNNING
 
 
@@ -255,7 +256,7 @@ class RunOnce(Ported, Decorator):
         result = yield from tick_child(self.decorated)
         if result in (Status.SUCCESS, Status.FAILURE):
             self.final_status = result
-            reset([self.decorated])
+            forget([self.decorated])
         return result
 
 
@@ -284,7 +285,7 @@ class Precondition(Ported, Decorator):
         result = yield from tick_child(self.decorated)
         if result in (Status.SUCCESS, Status.FAILURE):
             self._running = False
-            reset([self.decorated])
+            forget([self.decorated])
         return result
 
     def stop(self, new_status=Status.INVALID):
@@ -316,7 +317,7 @@ class Delay(UsesMissionTime, Ported, Decorator):
         result = yield from tick_child(self.decorated)
         if result in (Status.SUCCESS, Status.FAILURE):
             self._until = None
-            reset([self.decorated])
+            forget([self.decorated])
         return result
 
     def stop(self, new_status=Status.INVALID):
@@ -350,7 +351,7 @@ class Loop(Ported, Decorator):
         result = yield from tick_child(self.decorated)
         self._child_running = result == Status.RUNNING
         if result in (Status.SUCCESS, Status.FAILURE):
-            reset([self.decorated])
+            forget([self.decorated])
         return Status.FAILURE if result == Status.FAILURE else Status.RUNNING
 
 

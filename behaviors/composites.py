@@ -33,7 +33,6 @@ def idle(behaviour) -> bool:
 
 def tick_child(child):
     """Tick ``child`` (a generator of the behaviours ticked); returns its :func:`outcome`."""
-    child.skipped = False       # a tick decides it afresh (a leaf shown skipped by its conditions is not)
     yield from child.tick()
     return outcome(child)
 
@@ -45,11 +44,25 @@ def halt(child):
 
 
 def reset(children):
-    """Start children afresh: every one not INVALID is stopped with INVALID (py_trees' reset)."""
+    """Start children afresh, as py_trees' composites do when they start: every one not INVALID
+    is stopped with INVALID."""
     for child in children:
         if child.status != Status.INVALID:
             child.stop(Status.INVALID)
         child.skipped = False
+
+
+def forget(children):
+    """BT.CPP's resetChild/resetChildren while a node runs on: a running child is halted; one that
+    ended is idle again. A node of BT.CPP's (this module's and :mod:`behaviors.btcpp`'s) becomes
+    INVALID without being stopped (BT.CPP's resetStatus halts nothing); other behaviours keep their
+    end, as py_trees leaves them (a tick starts them afresh anyway, and :class:`Refresh
+    <behaviors.decorators.Refresh>` keeps its record across ticks)."""
+    for child in children:
+        if child.status == Status.RUNNING:
+            child.stop(Status.INVALID)
+        elif isinstance(child, (Ported, PassesSkipped)) and child.status != Status.INVALID:
+            child.status, child.skipped = Status.INVALID, False
 
 
 def in_order(composite, decisive):
@@ -90,9 +103,11 @@ def reactive(composite, decisive):
     tick from the first child; a child that runs or returns ``decisive`` ends the tick, halting
     the children after it; all skipped is skipped; else the other of SUCCESS and FAILURE."""
     all_skipped = True
+    if composite.status != Status.RUNNING:
+        reset(composite.children)
     for index, child in enumerate(composite.children):
-        if composite.status != Status.RUNNING or child.status != Status.RUNNING:
-            reset([child])
+        if child.status != Status.RUNNING:
+            forget([child])     # BT.CPP halts the others of a reactive node: each tick finds them idle
         composite.current_child = child
         result = yield from tick_child(child)
         all_skipped = all_skipped and result == SKIPPED
@@ -144,7 +159,7 @@ class PassesSkipped:
             return Status.SUCCESS
         status = super().update()
         if self.decorated.status in (Status.SUCCESS, Status.FAILURE):
-            reset([self.decorated])     # BT.CPP's resetChild: its next tick starts it afresh
+            forget([self.decorated])    # BT.CPP's resetChild: its next tick starts it afresh
         return status
 
     def stop(self, new_status=Status.INVALID):
@@ -361,7 +376,7 @@ class WhileDoElse(Ported, py_trees.composites.Composite):
         else:
             return _skipped_condition(self)
         if result != Status.RUNNING:
-            reset(self.children)
+            forget(self.children)
         return result
 
 
@@ -385,7 +400,6 @@ class Switch(Ported, py_trees.composites.Composite):
             index = next((i for i, case in enumerate(self.cases) if self.match(value, case)), index)
         if self._running is not None and self._running != index:
             halt(self.children[self._running])
-            reset([self.children[index]])
         result = yield from tick_child(self.children[index])
         self._running = index if result == Status.RUNNING else None
         return result
