@@ -153,6 +153,7 @@ class Conditions(Ported, Decorator):
     """
 
     PRE = ("failure_if", "success_if", "skip_if", "while_true")
+    same_node = True        # one BT.CPP node with its child: reset together (composites.forget)
     POST = ("on_success", "on_failure", "on_halted", "post")
 
     def __init__(self, name, child, **scripts):

@@ -63,6 +63,8 @@ def forget(children):
             child.stop(Status.INVALID)
         elif isinstance(child, (Ported, PassesSkipped)) and child.status != Status.INVALID:
             child.status, child.skipped = Status.INVALID, False
+            if getattr(child, "same_node", False):     # pre/post conditions and the node they are on
+                forget([child.decorated])
 
 
 def in_order(composite, decisive):
@@ -130,7 +132,10 @@ class Ported:
         return self.status     # never called: tick() runs step()
 
     def tick(self):
-        result = yield from self.step()
+        if isinstance(self, py_trees.composites.Composite) and not isinstance(self, InOrder):
+            result = yield from self._pointing_at_the_child(self.step())
+        else:
+            result = yield from self.step()
         self.skipped = result == SKIPPED
         status = Status.SUCCESS if self.skipped else result
         if status == Status.RUNNING:
@@ -143,6 +148,25 @@ class Ported:
         if new_status == Status.INVALID:
             self.skipped = False
         super().stop(new_status)
+
+    def _pointing_at_the_child(self, steps):
+        """Run ``steps``, then point ``current_child`` (what ``tip()`` and the run's live line
+        follow) at a child that runs, else one that failed, else the last ticked, as py_trees'
+        Parallel does."""
+        ids = {child.id for child in self.children}
+        ticked = []
+        result = None
+        try:
+            while True:
+                node = next(steps)
+                if node.id in ids:
+                    ticked.append(node)
+                yield node
+        except StopIteration as stop:
+            result = stop.value
+        self.current_child = next((c for c in reversed(ticked) if c.status == Status.RUNNING), None) or \
+            next((c for c in ticked if c.status == Status.FAILURE), None) or (ticked[-1] if ticked else None)
+        return result
 
 
 class PassesSkipped:

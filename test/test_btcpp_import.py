@@ -395,3 +395,20 @@ def test_conditions_and_btcpp_kinds_are_written_in_yaml_too(tmp_path):
     assert root.status == Status.SUCCESS
     assert py_trees.blackboard.Blackboard.get("/branch") == "then"
     assert not py_trees.blackboard.Blackboard.exists("/hit")        # skipped: no post-condition ran
+
+
+def test_a_node_with_conditions_is_reset_as_one(tmp_path):
+    """Found by the generated trees: a Repeat resets its child, conditions and all."""
+    assert_same(document(seq('<Script code="a := 0; c := 0"/>', '<Repeat num_cycles="2"><LoopInt queue="1" '
+                             'value="{c}" _skipIf="a &gt; 1"><Script code="a += 1"/></LoopInt></Repeat>')), tmp_path)
+
+
+def test_the_tip_of_a_parallel_is_a_running_leaf(tmp_path):
+    """What the run's live line shows (``tip()``): a child that runs, as py_trees' Parallel does."""
+    path = tmp_path / "p.xml"
+    path.write_text(document('<Parallel success_count="-1" failure_count="1"><AlwaysSuccess name="quick"/>'
+                             '<KeepRunningUntilFailure name="busy"><AlwaysSuccess name="inner"/>'
+                             '</KeepRunningUntilFailure><AlwaysSuccess name="last"/></Parallel>'))
+    root = compile_mission(Resolver(check_interfaces=False).mission(path))
+    root.tick_once()
+    assert root.status == Status.RUNNING and root.tip().name == "inner"     # under "busy"
