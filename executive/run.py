@@ -297,8 +297,8 @@ class MissionRun:
             self.progressed = True
         if behaviour.id in self._index:
             self.failures.observe(behaviour)
-            if behaviour.status != Status.INVALID:
-                self._show(behaviour, behaviour.status.name)
+            if behaviour.status != Status.INVALID:      # a skipped one ended SUCCESS, shown SKIPPED (BT.CPP)
+                self._show(behaviour, "SKIPPED" if getattr(behaviour, "skipped", False) else behaviour.status.name)
 
     def after_tick(self) -> bool:
         """Record what the tick changed and finish the run if the tree finished. True if any

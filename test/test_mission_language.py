@@ -326,13 +326,13 @@ def test_xml_errors_are_located(tmp_path):
     with pytest.raises(MissionInvalid) as info:
         resolve(xml)
     lines = [str(e) for e in info.value.errors]
-    assert any(":4:7:" in e and "unknown node kind 'navigat'" in e for e in lines), lines
-    assert any(":5:7:" in e and "expected a number, got 'soon'" in e for e in lines), lines
+    assert any(":4:7: <Navigat>: unknown node type 'Navigat'" in e for e in lines), lines
+    assert any(":5:7: <Sleep> attribute 'msec': expected a number, got 'soon'" in e for e in lines), lines
     huge = tmp_path / "huge.xml"     # a number beyond a double: as YAML read it, not the element's '<Sleep'
     huge.write_text('<root BTCPP_format="4"><BehaviorTree ID="t">\n<Sleep msec="1e400"/>\n</BehaviorTree></root>\n')
     with pytest.raises(MissionInvalid) as info:
         resolve(huge)
-    assert [e.message for e in info.value.errors] == [".inf is not a finite number"]
+    assert any(".inf is not a finite number" in e.message for e in info.value.errors), info.value.errors
     broken = tmp_path / "broken.xml"
     broken.write_text('<root><BehaviorTree ID="t"><Sequence>\n<Sleep msec="1">\n</Sequence></BehaviorTree></root>')
     with pytest.raises(MissionInvalid, match=r"broken.xml:3:3: not valid XML: mismatched tag"):

@@ -28,6 +28,20 @@ def test_single_robot_mission_succeeds(ros, sim, name):
     assert sim_status(ros, sim)["unfinished_goals"] == 0
 
 
+def test_btcpp_xml_mission_succeeds(ros, sim, tmp_path):
+    """missions/groot_patrol.xml (BT.CPP v4 as Groot2 writes it), its robot set to the sim's."""
+    xml = tmp_path / "groot_patrol.xml"
+    xml.write_text((MISSIONS / "groot_patrol.xml").read_text().replace('robot="robot1"', f'robot="{sim.namespace}"'))
+    py_trees.blackboard.Blackboard.clear()
+    mission = resolve(xml, {})
+    root = compile_mission(mission)
+    seed_blackboard(mission)
+    status = run_tree(ros, root, timeout=120)
+    assert status == Status.SUCCESS, root.tip().feedback_message if root.tip() else root
+    assert py_trees.blackboard.Blackboard.get("/done") == "patrolled 6 legs"
+    assert sim_status(ros, sim)["unfinished_goals"] == 0
+
+
 def test_recovery_demo_recovers(ros, sim):
     before = sim_status(ros, sim)["navigate_to_pose"]
     root, status = run_mission(ros, "recovery_demo", {"robot": sim.namespace})

@@ -2,9 +2,8 @@
 later, in ``setup(node=...)``, so compiling needs no ROS graph.
 """
 import py_trees
-from py_trees.common import ParallelPolicy
 
-from behaviors import actions, basics, decorators, plugins, services, topics
+from behaviors import actions, basics, btcpp, composites, decorators, plugins, services, topics
 from behaviors.leaf import check_request
 from executive.language.model import Mission, Node, bb_key, is_bb_ref
 
@@ -210,7 +209,10 @@ def check_interface(node: Node):
 def _retry(node, children):
     f = node.fields
     backoff = f.get("backoff") or {}
-    return decorators.RetryWithBackoff(
+    if backoff.get("initial") == 0 and set(backoff) <= {"initial", "factor", "max"} and \
+            not f.get("retry_on") and not f.get("no_retry_on"):
+        return btcpp.RetryUntilSuccessful(node.name, children[0], _count(f, "attempts"))   # BT.CPP's, exactly
+    return btcpp.RetryWithBackoff(
         node.name, children[0], max_attempts=_count(f, "attempts"), initial_delay=backoff.get("initial", 1.0),
         factor=backoff.get("factor", 2.0), max_delay=backoff.get("max", 30.0), jitter=backoff.get("jitter", 0.0),
         seed=backoff.get("seed"), retry_on=f.get("retry_on"), no_retry_on=f.get("no_retry_on") or ())
@@ -223,8 +225,33 @@ def _count(fields, name) -> int:
 
 
 def _parallel(node, children):
-    policy = ParallelPolicy.SuccessOnAll() if node.fields["policy"] == "all" else ParallelPolicy.SuccessOnOne()
-    return py_trees.composites.Parallel(node.name, policy=policy, children=children)
+    """BT.CPP's Parallel: policy all is success_count -1, failure_count 1; one is 1 and -1."""
+    f = node.fields
+    success, failure = (-1, 1) if f["policy"] == "all" else (1, -1)
+    success = success if f.get("success_count") is None else f["success_count"]
+    failure = failure if f.get("failure_count") is None else f["failure_count"]
+    return composites.Parallel(node.name, success_count=success, failure_count=failure, children=children)
+
+
+def _once(node, children):
+    if node.fields.get("then_skip"):
+        return btcpp.RunOnce(node.name, children[0], then_skip=True)
+    return D.OneShot(node.name, children[0], policy=py_trees.common.OneShotPolicy.ON_COMPLETION)
+
+
+def _switch(node, children):
+
+    client = py_trees.blackboard.Client(name=node.name)
+    key = bb_key(node.fields["variable"])
+    client.register_key(key=key, access=py_trees.common.Access.READ)
+
+    def read():
+        return client.get(key) if client.exists(key) else None
+    return composites.Switch(node.name, node.fields["cases"], read, btcpp.switch_matches, children=children)
+
+
+STATUS = {"success": py_trees.common.Status.SUCCESS, "failure": py_trees.common.Status.FAILURE,
+          "running": py_trees.common.Status.RUNNING, "skipped": composites.SKIPPED}
 
 
 def _plugin(node, children):
@@ -241,17 +268,35 @@ def _plugin(node, children):
 PLUGINS = plugins.registry()
 D = decorators      # py_trees' decorators with feedback messages for people (behaviors/decorators.py)
 BUILDERS = {
-    "sequence": lambda n, c: py_trees.composites.Sequence(n.name, memory=n.fields["memory"], children=c),
-    "fallback": lambda n, c: py_trees.composites.Selector(n.name, memory=n.fields["memory"], children=c),
+    # composites and decorators: BT.CPP's, SKIPPED included (behaviors/composites.py, behaviors/btcpp.py)
+    "sequence": lambda n, c: composites.Sequence(n.name, memory=n.fields["memory"], children=c,
+                                                 yields=n.fields.get("yields", False)),
+    "fallback": lambda n, c: composites.Fallback(n.name, memory=n.fields["memory"], children=c,
+                                                 yields=n.fields.get("yields", False)),
     "parallel": _parallel,
     "retry": _retry,
-    "timeout": lambda n, c: decorators.Timeout(n.name, c[0], duration=float(n.fields["seconds"])),
-    "repeat": lambda n, c: D.Repeat(n.name, c[0], times=_count(n.fields, "times"), until=n.fields.get("until")),
+    "timeout": lambda n, c: btcpp.Timeout(n.name, c[0], duration=float(n.fields["seconds"])),
+    "repeat": lambda n, c: btcpp.Repeat(n.name, c[0], times=_count(n.fields, "times"), until=n.fields.get("until")),
     "refresh": lambda n, c: D.Refresh(n.name, c[0], every=n.fields["every"], key=n.fields["key"]),
-    "invert": lambda n, c: decorators.Invert(n.name, c[0]),
-    "force_success": lambda n, c: decorators.ForceSuccess(n.name, c[0]),
-    "force_failure": lambda n, c: decorators.ForceFailure(n.name, c[0]),
-    "once": lambda n, c: D.OneShot(n.name, c[0], policy=py_trees.common.OneShotPolicy.ON_COMPLETION),
+    "invert": lambda n, c: btcpp.Invert(n.name, c[0]),
+    "force_success": lambda n, c: btcpp.ForceSuccess(n.name, c[0]),
+    "force_failure": lambda n, c: btcpp.ForceFailure(n.name, c[0]),
+    "once": _once,
+    "sequence_with_memory": lambda n, c: composites.SequenceWithMemory(n.name, children=c),
+    "parallel_all": lambda n, c: composites.ParallelAll(n.name, n.fields["max_failures"], children=c),
+    "if_then_else": lambda n, c: composites.IfThenElse(n.name, children=c),
+    "while_do_else": lambda n, c: composites.WhileDoElse(n.name, children=c),
+    "switch": _switch,
+    "keep_running_until_failure": lambda n, c: btcpp.KeepRunningUntilFailure(n.name, c[0]),
+    "delay": lambda n, c: btcpp.Delay(n.name, c[0], n.fields["seconds"]),
+    "precondition": lambda n, c: btcpp.Precondition(n.name, c[0], n.fields["if"], STATUS[n.fields["else"]]),
+    "conditions": lambda n, c: btcpp.Conditions(n.name, c[0], **{k: n.fields.get(k) for k in btcpp.Conditions.PRE +
+                                                                   btcpp.Conditions.POST}),
+    "loop": lambda n, c: btcpp.Loop(n.name, c[0], n.fields["queue"], bb_key(n.fields["value"]),
+                                    STATUS[n.fields["if_empty"]]),
+    "always_success": lambda n, c: btcpp.Always(n.name, py_trees.common.Status.SUCCESS),
+    "always_failure": lambda n, c: btcpp.Always(n.name, py_trees.common.Status.FAILURE),
+    "unset": lambda n, c: btcpp.UnsetBlackboard(n.name, bb_key(n.fields["key"])),
     **{kind: (lambda n, c, cls=cls, arguments=arguments: cls(n.name, **arguments(n)))
        for kind, (cls, arguments) in {**REMOTE, **TOPIC}.items()},
     "wait": lambda n, c: basics.Wait(n.name, float(n.fields["seconds"])),

@@ -137,6 +137,8 @@ KINDS = {
     "sequence": Kind("composite", "run children in order; fails at the first failure", {
         "children": Field("nodes", required=True),
         "memory": Field("boolean", default=True, doc="resume at the running child instead of restarting"),
+        "yields": Field("boolean", default=False, doc="after a child that succeeded at once, give the tick back "
+                                                      "and run the next in the next tick (BT.CPP's AsyncSequence)"),
     }),
     "fallback": Kind("composite", "try children in order until one succeeds (a selector)", {
         "children": Field("nodes", required=True),
@@ -144,11 +146,19 @@ KINDS = {
         # memory: false re-checks earlier options every tick (BT.CPP's ReactiveFallback).
         "memory": Field("boolean", default=True,
                         doc="resume at the running option; false re-checks earlier options every tick"),
+        "yields": Field("boolean", default=False, doc="after an option that failed at once, give the tick back "
+                                                      "and try the next in the next tick (BT.CPP's AsyncFallback)"),
     }),
     "parallel": Kind("composite", "run children together", {
         "children": Field("nodes", required=True),
         "policy": Field("string", default="all", enum=["all", "one"],
                         doc="all: succeed when all succeed; one: succeed when one does"),
+        # BT.CPP's Parallel thresholds; either one given makes the parallel BT.CPP's exactly.
+        "success_count": Field("integer", minimum=-MANY, maximum=MANY,
+                               doc="succeed once this many children succeeded (BT.CPP's success_count; "
+                                   "-1 all, -2 all but one, ...)"),
+        "failure_count": Field("integer", minimum=-MANY, maximum=MANY,
+                               doc="fail once this many children failed (BT.CPP's failure_count; -1 all)"),
     }),
     # decorators
     "retry": Kind("decorator", "retry a failing child with exponential backoff", {
@@ -178,7 +188,9 @@ KINDS = {
     "force_success": Kind("decorator", "failure becomes success", {"child": Field("node", required=True)}),
     "force_failure": Kind("decorator", "success becomes failure", {"child": Field("node", required=True)}),
     "once": Kind("decorator", "run the child to completion once, then keep its result", {
-        "child": Field("node", required=True)}),
+        "child": Field("node", required=True),
+        "then_skip": Field("boolean", default=False,
+                           doc="after that, be skipped instead of keeping the result (BT.CPP's RunOnce default)")}),
     # leaves
     "navigate": Kind("leaf", "drive the base to a pose", {
         "pose": Field("pose", required=True, blackboard=True, doc="a pose name, {x, y, yaw, frame}, or {bb: key}"),
@@ -253,6 +265,67 @@ KINDS = {
         "subtree": Field("string", doc="a subtree of that file; its tree: when omitted"),
         "params": Field("mapping", default={})}),
 }
+
+# BehaviorTree.CPP's built-in nodes that the kinds above do not express; their meaning is BT.CPP's
+# (behaviors/composites.py, behaviors/btcpp.py). Scripts in them are of the btcpp dialect.
+_BTCPP_SCRIPT = "a BT.CPP script"
+KINDS.update({
+    "sequence_with_memory": Kind("composite", "run children in order; after a failure, start again at the child "
+                                              "that failed (BT.CPP's SequenceWithMemory)", {
+        "children": Field("nodes", required=True)}),
+    "parallel_all": Kind("composite", "run every child to its end; fail if max_failures of them failed "
+                                      "(BT.CPP's ParallelAll)", {
+        "children": Field("nodes", required=True),
+        "max_failures": Field("integer", default=1, minimum=-MANY, maximum=MANY,
+                              doc="failures that make it fail (-1: all children)")}),
+    "if_then_else": Kind("composite", "if the first child succeeds run the second, else the third "
+                                      "(BT.CPP's IfThenElse)", {"children": Field("nodes", required=True)}),
+    "while_do_else": Kind("composite", "tick the first child each tick; while it succeeds run the second, "
+                                       "while it fails the third (BT.CPP's WhileDoElse)", {
+        "children": Field("nodes", required=True)}),
+    "switch": Kind("composite", "run the child whose case equals a blackboard entry, else the last "
+                                "(BT.CPP's Switch2..Switch6)", {
+        "children": Field("nodes", required=True),
+        "variable": Field("string", required=True, doc="the blackboard entry compared"),
+        "cases": Field("strings", required=True, doc="one value per child but the last")}),
+    "keep_running_until_failure": Kind("decorator", "run the child again and again until it fails "
+                                                    "(BT.CPP's KeepRunningUntilFailure)", {
+        "child": Field("node", required=True)}),
+    "delay": Kind("decorator", "wait some seconds, then run the child (BT.CPP's Delay)", {
+        "child": Field("node", required=True),
+        "seconds": seconds("seconds before the child starts", exclusive=False, required=True)}),
+    "precondition": Kind("decorator", "run the child only if a script holds (BT.CPP's Precondition)", {
+        "child": Field("node", required=True),
+        "if": Field("script", required=True, doc=_BTCPP_SCRIPT + " checked until the child starts"),
+        "else": Field("string", default="failure", enum=["success", "failure", "running", "skipped"],
+                      doc="the status when it does not hold"),
+        "dialect": Field("string", default="btcpp", enum=DIALECTS)}),
+    "conditions": Kind("decorator", "BT.CPP's pre- and post-conditions of the child (_skipIf, _onSuccess, ...)", {
+        "child": Field("node", required=True),
+        "failure_if": Field("script", doc="_failureIf: fail without running the child when it holds"),
+        "success_if": Field("script", doc="_successIf: succeed without running the child when it holds"),
+        "skip_if": Field("script", doc="_skipIf: skip the child when it holds"),
+        "while_true": Field("script", doc="_while: skip the child when it does not hold; halt it when it stops "
+                                          "holding"),
+        "on_success": Field("script", doc="_onSuccess: run after the child succeeded"),
+        "on_failure": Field("script", doc="_onFailure: run after the child failed"),
+        "on_halted": Field("script", doc="_onHalted: run when the child is halted"),
+        "post": Field("script", doc="_post: run after the child ended"),
+        "dialect": Field("string", default="btcpp", enum=DIALECTS)}),
+    "loop": Kind("decorator", "run the child once for each value of a queue, written to the blackboard first "
+                              "(BT.CPP's LoopInt, LoopDouble, LoopString, LoopBool)", {
+        "child": Field("node", required=True),
+        "queue": Field("any", required=True, doc="the values, in order"),
+        "value": Field("string", required=True, doc="blackboard key each value is written to"),
+        "type": Field("string", default="string", enum=["int", "double", "string", "bool"],
+                      doc="the values' type (which of BT.CPP's Loop nodes)"),
+        "if_empty": Field("string", default="success", enum=["success", "failure", "skipped"],
+                          doc="the status when the queue is empty")}),
+    "always_success": Kind("leaf", "succeed at once (BT.CPP's AlwaysSuccess)"),
+    "always_failure": Kind("leaf", "fail at once (BT.CPP's AlwaysFailure)"),
+    "unset": Kind("leaf", "remove a blackboard entry (BT.CPP's UnsetBlackboard)", {
+        "key": Field("string", required=True)}),
+})
 
 # Every leaf that acts on a robot may say that running it twice is harmful (a resume sends the
 # interrupted leaf again: executive/resume.py).

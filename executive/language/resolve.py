@@ -19,7 +19,7 @@ from executive import paths
 from executive.language import btcpp, loader, names, schema, typecheck
 from executive.language.errors import (WARNING, MissionError, MissionInvalid, did_you_mean, format_path,
                                        in_order)
-from executive.language.expressions import Check, ExpressionError, Name, compile_check, parse
+from executive.language.expressions import Check, ExpressionError, Name, Program, compile_check, parse
 from executive.language.kinds import BUILTIN, KINDS, PARAMETER_TYPES, PLUGIN_KINDS
 from executive.language.model import Location, Mission, Node, bb_key, is_bb_ref
 
@@ -193,7 +193,7 @@ class Resolver:
                     doc = loader.loads(text, name)
                 else:
                     text = self.sources[key] = loader.read(path)
-                    doc = btcpp.loads(text, key) if path.suffix == ".xml" else loader.loads(text, key)
+                    doc = btcpp.loads(text, key, self.errors) if path.suffix == ".xml" else loader.loads(text, key)
             except MissionInvalid as exc:
                 self.errors.extend(exc.errors)
                 doc = None
@@ -239,7 +239,7 @@ class Resolver:
                               root, files=list(self._docs), sources=dict(self.sources))
             self._check_reactive(mission)
             self._check_blackboard(mission)
-        ordered = in_order(self.errors, [file])
+        ordered = [btcpp.in_xml_terms(e, self._docs.get(e.file)) for e in in_order(self.errors, [file])]
         if mission is None or any(not e.is_warning for e in ordered):
             raise MissionInvalid(ordered)
         mission.warnings = ordered
@@ -497,13 +497,13 @@ class Resolver:
         """Parse each check and script of the node into a Check or Program."""
         f = node.fields
         subject = "result" if node.kind in ACTION_KINDS else "response" if node.kind in SERVICE_KINDS else None
-        for field_name in ("check", "success", "until", "code"):
+        for field_name, spec in KINDS[node.kind].fields.items():
             text = f.get(field_name)
-            if not isinstance(text, str):
+            if spec.type not in ("check", "script") or not isinstance(text, str):
                 continue
             dialect = f.get("dialect", "yaml")
             try:
-                if field_name == "code":
+                if spec.type == "script":
                     f[field_name] = parse(text, dialect, statement=True)
                 else:
                     f[field_name] = compile_check(text, dialect, subject if field_name == "success" else
@@ -623,8 +623,9 @@ class Resolver:
                 written[f["key"].lstrip("/")].append(typecheck.Record("refresh outcome", {
                     "ok": typecheck.BOOL, "outcome": typecheck.TEXT, "response": response,
                     "failure": FAILURE_RECORD, "count": typecheck.NUMBER, "stamp": typecheck.NUMBER}))
-            if node.kind == "script" and not isinstance(f.get("code"), str):
-                scripted.update(name.lstrip("@") for name in f["code"].writes())
+            for value in f.values():     # scripts: of script:, and BT.CPP's conditions and Precondition
+                if isinstance(value, Program):
+                    scripted.update(name.lstrip("@") for name in value.writes())
         names = {k: typecheck.same_type(v) for k, v in written.items()}
         names.update({k: typecheck.ANY for k in scripted if k not in names})   # a script's own type: its value's
         scope = typecheck.Scope(names)
