@@ -67,10 +67,13 @@ class _Writer:
                 if field in f:
                     element.set(attribute, _text(f[field]))
             return element
-        tag, ports = self.builtin(node, f)
+        tag, ports = self.builtin(node, f)      # built-ins' port texts are written already
         if tag is None:
             tag, ports = self.ours(node, f, parent_robot)
             self.declare(tag, node, ports)
+            # Our ports hold values: a text that would read back as something else (a ':' makes
+            # YAML a mapping) is written json:"...", as the import reads it.
+            ports = {port: _text(value) for port, value in ports.items()}
         element = ET.Element(tag, {"name": node.name})
         for port, value in ports.items():
             element.set(port, value if isinstance(value, str) else _text(value))
