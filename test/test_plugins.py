@@ -92,8 +92,16 @@ def test_render_and_btcpp_export_treat_them_as_kinds(tmp_path):
     rendered = run("render", "--format", "ascii", str(path))
     assert rendered.returncode == 0 and "range before" in rendered.stdout and "charge" in rendered.stdout
     xml = btcpp.dumps(resolve(path))
-    assert '<EstimateRange name="range before" key="/range" />' in xml
-    assert '<Charge name="charge" result="/charged" timeout="60" />' in xml
+    assert '<EstimateRange name="range before" key="range" robot="robot1" />' in xml
+    assert '<Charge name="charge" result="charged" timeout="60" robot="robot1" />' in xml
+    # Declared in the model (for BT.CPP and Groot2), with their parameters' docs as ports' ...
+    assert '<Action ID="Charge">' in xml and '<Action ID="EstimateRange">' in xml
+    assert 'name="target" type="double">the charge to reach' in xml
+    # ... and read back as the same kinds (the import maps the IDs to the plugins).
+    back = tmp_path / "back.xml"
+    back.write_text(xml)
+    kinds = lambda mission: sorted(node.kind for node in mission.nodes())     # noqa: E731
+    assert kinds(resolve(back)) == kinds(resolve(path))
 
 
 def _start_charger(namespace):
