@@ -11,6 +11,7 @@ viewer on 127.0.0.1). With a mission and exit_when_done:=true the launch ends wh
 For unattended robots, respawn:=true restarts the executive when it dies (after respawn_delay s) and
 resume_interrupted:=true makes a started executive resume the run it was running when it died
 (once per run: a crash loop does not resume forever); respawn and exit_when_done exclude each other.
+groot2:=true (groot2_port) serves Groot2's monitoring protocol on 127.0.0.1.
 Bad arguments stop the launch with one clear error before any process starts.
 """
 import os
@@ -51,6 +52,9 @@ def _actions(context):
     exit_when_done = checked(FILE, "exit_when_done", get("exit_when_done"), boolean, "true or false") and bool(mission)
     viewer = checked(FILE, "viewer", get("viewer"), boolean, "true or false")
     resume_interrupted = checked(FILE, "resume_interrupted", get("resume_interrupted"), boolean, "true or false")
+    groot2 = checked(FILE, "groot2", get("groot2"), boolean, "true or false")
+    groot2_port = checked(FILE, "groot2_port", get("groot2_port"), int, "a port number from 1 to 65534 (and the next)",
+                          lambda v: 1 <= v <= 65534)
     respawn = checked(FILE, "respawn", get("respawn"), boolean, "true or false")
     respawn_delay = checked(FILE, "respawn_delay", get("respawn_delay"), float, "a number of seconds from 0 to 3600",
                             lambda v: 0 <= v <= 3600)
@@ -75,7 +79,8 @@ def _actions(context):
     overrides = [p.strip() for p in get("parameters").split(",") if p.strip()]
     parameters = {"tick_rate": tick_rate, "goal_policy": goal_policy, "log_dir": get("log_dir"), "halt_timeout": halt_timeout,
                   "missions_dir": get("missions_dir"), "mission": mission, "exit_when_done": exit_when_done,
-                  "viewer": viewer, "viewer_port": viewer_port, "resume_interrupted": resume_interrupted}
+                  "viewer": viewer, "viewer_port": viewer_port, "resume_interrupted": resume_interrupted,
+                  "groot2": groot2, "groot2_port": groot2_port}
     if overrides:
         parameters["mission_parameters"] = overrides
     executive = Node(package="mission_executive", executable="mission-executive", name="mission_executive",
@@ -106,6 +111,10 @@ def generate_launch_description():
         DeclareLaunchArgument("exit_when_done", default_value="false",
                               description="with a mission: end the launch when it ends"),
         DeclareLaunchArgument("viewer", default_value="false", description="serve the browser viewer on 127.0.0.1"),
+        DeclareLaunchArgument("groot2", default_value="false",
+                              description="serve Groot2's monitoring protocol on 127.0.0.1 (ZeroMQ)"),
+        DeclareLaunchArgument("groot2_port", default_value="1667",
+                              description="with groot2: its port (and the next, for its publisher)"),
         DeclareLaunchArgument("resume_interrupted", default_value="false",
                               description="at start, resume the run an earlier executive left interrupted"),
         DeclareLaunchArgument("respawn", default_value="false", description="restart the executive when it dies"),
