@@ -237,18 +237,17 @@ class ExecutiveNode(Node):
         raise MissionInvalid([MissionError("<goal>", 0, 0, "mission", f"no mission named {mission!r}",
                                            f"looked in {searched}")])
 
-    def prepare_resume(self, reference: str, auto: bool = False):
+    def prepare_resume(self, reference, auto: bool = False):
         """(model, tree set back to its checkpoint, :class:`~executive.resume.Interrupted`) for the
         run ``reference`` names (a run id, a run directory, or ``latest``: this node's newest
-        interrupted run), to
-        hand to :meth:`start`; or a RunResult (outcome invalid) saying why it cannot be resumed: not
-        interrupted, resumed already, its mission changed (the difference named), a leaf to run again
-        marked ``safe_to_repeat: false``. Reads the run's log and the mission's files."""
-        log_dir = self._param("log_dir") or default_log_dir()
+        interrupted run; or the Interrupted already read), to hand to :meth:`start`; or a RunResult
+        (outcome invalid) saying why it cannot be resumed: not interrupted, resumed already, its
+        mission changed (the difference named), a leaf to run again marked ``safe_to_repeat: false``.
+        Reads the run's log (unless given) and the mission's files."""
         root = None
         try:
-            run_dir = resume.find_run(log_dir, reference, self.get_fully_qualified_name())
-            plan = resume.interrupted_run(run_dir)
+            plan = reference if isinstance(reference, resume.Interrupted) else resume.plan_for(
+                self._param("log_dir") or default_log_dir(), reference, self.get_fully_qualified_name())
             changes = resume.changed_sources(plan)
             if changes:
                 raise resume.ResumeError(f"run {plan.run_id}: its mission changed since the run started: "
@@ -342,9 +341,7 @@ class ExecutiveNode(Node):
         Returns the MissionRun, or None (nothing to resume, or said why not in the log)."""
         logger = self.get_logger()
         try:
-            run_dir = resume.find_run(self._param("log_dir") or default_log_dir(), "",
-                                      self.get_fully_qualified_name())
-            plan = resume.interrupted_run(run_dir)
+            plan = resume.plan_for(self._param("log_dir") or default_log_dir(), "", self.get_fully_qualified_name())
         except resume.ResumeError as exc:
             logger.info(f"resume_interrupted: nothing to resume ({exc})")
             return None
@@ -352,7 +349,7 @@ class ExecutiveNode(Node):
             logger.warn(f"resume_interrupted: run {plan.run_id} was itself resumed at start and was interrupted "
                         "again; not resuming it again (mission resume RUN does it by hand)")
             return None
-        prepared = self.prepare_resume(str(run_dir), auto=True)
+        prepared = self.prepare_resume(plan, auto=True)
         started = prepared if isinstance(prepared, runs.RunResult) else self.start("", loaded=prepared)
         if isinstance(started, runs.RunResult):
             logger.error(f"resume_interrupted: {started.message}")

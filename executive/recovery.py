@@ -57,19 +57,12 @@ def unfinished_runs(log_dir, node_name: str) -> list:
     """Run directories under ``log_dir`` started by ``node_name`` whose process is gone and whose
     log has no ``run_finished``, oldest first."""
     found = []
-    try:
-        entries = sorted(os.scandir(log_dir), key=lambda e: e.name)
-    except OSError:
-        return found
-    for entry in entries:
-        path = os.path.join(entry.path, runlog.FILE_NAME)
-        if not entry.is_dir() or not os.path.isfile(path):
-            continue
-        first, finished = _first_and_finished(path)
+    for run_dir in runlog.run_dirs(log_dir):
+        first, finished = _first_and_finished(runlog.find(run_dir))
         if not first or first.get("event") != "run_started" or first.get("node") != node_name or finished:
             continue
         if not is_alive(first.get("process") or {}):
-            found.append(entry.path)
+            found.append(str(run_dir))
     return found
 
 

@@ -36,14 +36,15 @@ A run's log holds what a resume needs (executive/run.py writes it):
 :func:`interrupted_run` reads all of it into an :class:`Interrupted`.
 """
 import difflib
+import functools
 import hashlib
-import json
-import os
 import pathlib
 from dataclasses import dataclass, field
 
 import py_trees
 from py_trees.common import Status
+
+from executive import runlog
 
 CHECKPOINT = "checkpoint"
 SOURCES_DIR = "sources"
@@ -176,7 +177,7 @@ class Interrupted:
     clock: object = None            # the MissionClock the tree was set back on (executive/node.py)
     auto: bool = False              # resumed by resume_interrupted at start
 
-    @property
+    @functools.cached_property
     def mission_text(self):
         """The mission's text when it was given as text (read from the run's copy), else None."""
         copy = self.started.get("text")
@@ -194,8 +195,6 @@ class Interrupted:
 def interrupted_run(run_dir) -> Interrupted:
     """Read the run in ``run_dir`` for a resume. Raises ResumeError when it cannot be resumed: no
     log, not ended ``interrupted`` (still running, or ended otherwise), already resumed."""
-    from executive import runlog
-
     run_dir = pathlib.Path(run_dir)
     try:
         events = runlog.read(run_dir)
@@ -299,7 +298,7 @@ def find_run(log_dir, reference: str, node_name: str) -> pathlib.Path:
     Raises ResumeError when there is none."""
     log_dir = pathlib.Path(log_dir)
     if reference == "latest":
-        return latest_interrupted(log_dir, node_name)
+        return latest_interrupted(log_dir, node_name).run_dir
     if reference:
         if "/" in reference or reference in (".", ".."):
             path = pathlib.Path(reference)
@@ -308,39 +307,28 @@ def find_run(log_dir, reference: str, node_name: str) -> pathlib.Path:
         if not (path / "events.jsonl").is_file():
             raise ResumeError(f"no run {reference!r} in {log_dir}")
         return path
-    for path in sorted((p for p in _run_dirs(log_dir)), reverse=True):
-        started = _first_event(path)
-        if started.get("node") == node_name or not node_name:
+    for path in reversed(runlog.run_dirs(log_dir)):
+        if not node_name or runlog.first_event(path).get("node") == node_name:
             return path
     raise ResumeError(f"no run of {node_name or 'any executive'} in {log_dir}")
 
 
-def latest_interrupted(log_dir, node_name: str = "") -> pathlib.Path:
+def plan_for(log_dir, reference: str, node_name: str) -> "Interrupted":
+    """:func:`interrupted_run` of the run :func:`find_run` finds (each log read once)."""
+    if reference == "latest":
+        return latest_interrupted(log_dir, node_name)
+    return interrupted_run(find_run(log_dir, reference, node_name))
+
+
+def latest_interrupted(log_dir, node_name: str = "") -> "Interrupted":
     """The newest run in ``log_dir`` (of ``node_name``, or of any executive when empty) that can be
-    resumed (see :func:`interrupted_run`). Raises ResumeError when there is none."""
-    for path in sorted(_run_dirs(log_dir), reverse=True):
-        if node_name and _first_event(path).get("node") != node_name:
+    resumed, read (see :func:`interrupted_run`). Raises ResumeError when there is none."""
+    for path in reversed(runlog.run_dirs(log_dir)):
+        if node_name and runlog.first_event(path).get("node") != node_name:
             continue
         try:
-            interrupted_run(path)
+            return interrupted_run(path)
         except ResumeError:
             continue
-        return path
     raise ResumeError(f"no interrupted run {'of ' + node_name + ' ' if node_name else ''}in {log_dir} "
                       "(only runs stopped by a shutdown or a crash resume, once)")
-
-
-def _run_dirs(log_dir):
-    try:
-        return [pathlib.Path(e.path) for e in os.scandir(log_dir) if e.is_dir()
-                and os.path.isfile(os.path.join(e.path, "events.jsonl"))]
-    except OSError:
-        return []
-
-
-def _first_event(path) -> dict:
-    try:
-        with open(pathlib.Path(path) / "events.jsonl", "rb") as f:
-            return json.loads(f.readline())
-    except (OSError, ValueError):
-        return {}

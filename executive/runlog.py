@@ -291,6 +291,25 @@ def find(path) -> pathlib.Path:
     return path / FILE_NAME if path.is_dir() else path
 
 
+def run_dirs(log_dir) -> list:
+    """The run directories under ``log_dir`` (those with an events file), oldest first (run ids
+    start with their date and time); empty when it cannot be read."""
+    try:
+        return sorted(pathlib.Path(e.path) for e in os.scandir(log_dir)
+                      if e.is_dir() and os.path.isfile(os.path.join(e.path, FILE_NAME)))
+    except OSError:
+        return []
+
+
+def first_event(run_dir) -> dict:
+    """A run's first event (``run_started``), or {} when it cannot be read."""
+    try:
+        with open(find(run_dir), "rb") as f:
+            return json.loads(f.readline())
+    except (OSError, ValueError):
+        return {}
+
+
 def read(path) -> list:
     """The events of a log. A last line cut short (the writer was killed mid-line) is skipped;
     any other unreadable line raises ValueError naming it."""

@@ -187,15 +187,14 @@ def resume(args) -> int:
     dds.use_profile()
     log_dir = args.log_dir or default_log_dir()
     try:
-        run_dir = resuming.find_run(log_dir, args.run or "latest", "")
-        plan = resuming.interrupted_run(run_dir)
+        plan = resuming.plan_for(log_dir, args.run or "latest", "")
     except resuming.ResumeError as exc:
         print(f"mission resume: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    return _guarded(lambda sims: _resume(args, run_dir, plan, sims))
+    return _guarded(lambda sims: _resume(args, plan, sims))
 
 
-def _resume(args, run_dir, plan, sims) -> int:
+def _resume(args, plan, sims) -> int:
     from executive.language.resolve import Resolver
     from executive.tools.cli import overrides
 
@@ -208,10 +207,9 @@ def _resume(args, run_dir, plan, sims) -> int:
             resolver.mission(plan.mission_file, overrides(plan.overrides))
         sims.extend(start_sims(robots_of(mission), args.time_scale or 1.0, args.sim_config,
                                options=sim_options(mission)))
-    args.missions_dir = None
     print(f"resuming run {plan.run_id} ({plan.checkpoints} checkpoint(s); "
           f"to run again: {', '.join(plan.again) or 'nothing running'})", flush=True)
-    return _run_here(args, lambda executive: executive.prepare_resume(str(run_dir)), sims=sims)
+    return _run_here(args, lambda executive: executive.prepare_resume(plan), sims=sims)
 
 
 def _run_here(args, prepare, viewer=None, sims=()) -> int:
@@ -230,7 +228,7 @@ def _run_here(args, prepare, viewer=None, sims=()) -> int:
 
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     overrides = [Parameter("tick_rate", value=float(args.tick_rate)), Parameter("log_dir", value=args.log_dir or "")]
-    if args.missions_dir:
+    if getattr(args, "missions_dir", None):      # mission resume has none: the run's files are known
         overrides.append(Parameter("missions_dir", value=args.missions_dir))
     if args.mission_path:
         overrides.append(Parameter("mission_path", value=os.pathsep.join(args.mission_path)))
