@@ -68,6 +68,20 @@ def is_alive(identity: dict) -> bool:
     return bool(pid) and _start_time(int(pid)) == identity.get("process_start")
 
 
+_last_stamp = [0]
+_stamp_lock = threading.Lock()
+
+
+def _start_stamp() -> str:
+    """A run id's leading ``YYYYmmdd-HHMMSS-mmm`` (local time, milliseconds), so that run ids
+    sort in start order (:func:`run_dirs`): a run resumed or restarted within the second of the
+    one before it sorts after it. Within one process each stamp is later than the one before."""
+    with _stamp_lock:
+        ms = max(int(time.time() * 1000), _last_stamp[0] + 1)
+        _last_stamp[0] = ms
+    return f"{time.strftime('%Y%m%d-%H%M%S', time.localtime(ms // 1000))}-{ms % 1000:03d}"
+
+
 class RunLog:
     """Appends events to a new run directory under ``log_dir``.
 
@@ -84,7 +98,7 @@ class RunLog:
 
     def __init__(self, log_dir, mission_name: str, on_problem=None, max_payload: int = None, on_fault=None):
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in mission_name)[:80] or "mission"
-        self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}_{safe}_{uuid.uuid4().hex[:6]}"
+        self.run_id = f"{_start_stamp()}_{safe}_{uuid.uuid4().hex[:6]}"
         self.directory = pathlib.Path(log_dir or default_log_dir()) / self.run_id
         self.path = self.directory / FILE_NAME
         self.max_payload = max_payload
@@ -293,7 +307,8 @@ def find(path) -> pathlib.Path:
 
 def run_dirs(log_dir) -> list:
     """The run directories under ``log_dir`` (those with an events file), oldest first (run ids
-    start with their date and time); empty when it cannot be read."""
+    start with their date and time to the millisecond, see :func:`_start_stamp`); empty when it
+    cannot be read."""
     try:
         return sorted(pathlib.Path(e.path) for e in os.scandir(log_dir)
                       if e.is_dir() and os.path.isfile(os.path.join(e.path, FILE_NAME)))

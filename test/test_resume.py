@@ -50,7 +50,7 @@ def sim_goals(ros, robot) -> dict:
 
 
 def runs_in(log_dir) -> list:
-    return sorted(p for p in pathlib.Path(log_dir).iterdir() if (p / runlog.FILE_NAME).is_file())
+    return runlog.run_dirs(log_dir)
 
 
 def executive(log_dir, namespace, **params):

@@ -31,6 +31,20 @@ def test_a_line_cut_short_at_the_end_is_skipped_but_not_in_the_middle(tmp_path):
         runlog.read(log.path)
 
 
+def test_runs_started_within_one_second_sort_in_start_order(tmp_path):
+    # The CI case: a run resumed within the second of the one it resumes sorted before it when
+    # ids had whole seconds and a random suffix, so "the newest run" was the old one.
+    from executive.viewer import logs
+    made = []
+    for number in range(40):                      # well within a second, names in reverse order
+        log = runlog.RunLog(tmp_path, f"m{39 - number:02d}")
+        log.write("run_started", mission=f"m{39 - number:02d}")
+        log.close()
+        made.append(log.directory)
+    assert runlog.run_dirs(tmp_path) == made
+    assert [r["run_id"] for r in logs.list_runs(tmp_path)] == [d.name for d in reversed(made)][:logs.RUNS_LIMIT]
+
+
 def _event(t, name, **data):
     return {"t": t, "wall": 1_700_000_000 + t, "event": name, **data}
 

@@ -29,24 +29,22 @@ def _first_and_last(path: pathlib.Path):
 
 
 def list_runs(log_dir) -> list:
-    """The runs under ``log_dir``, newest first: run_id, mission, wall (start, epoch s), outcome
-    ('' while a run has not finished) and seconds."""
-    directory = pathlib.Path(log_dir)
-    if not directory.is_dir():
-        return []
+    """The runs under ``log_dir``, newest first (the order of :func:`runlog.run_dirs`): run_id,
+    mission, wall (start, epoch s), outcome ('' while a run has not finished) and seconds."""
     found = []
-    for events in directory.glob(f"*/{runlog.FILE_NAME}"):
+    for run_dir in reversed(runlog.run_dirs(log_dir)):
         try:
-            first, last = _first_and_last(events)
+            first, last = _first_and_last(run_dir / runlog.FILE_NAME)
         except OSError:
             continue
         if not first or first.get("event") != "run_started":
             continue
         finished = last if last and last.get("event") == "run_finished" else {}
-        found.append(dict(run_id=events.parent.name, mission=first.get("mission", "?"), wall=first.get("wall", 0),
+        found.append(dict(run_id=run_dir.name, mission=first.get("mission", "?"), wall=first.get("wall", 0),
                           outcome=finished.get("outcome", ""), seconds=finished.get("seconds")))
-    found.sort(key=lambda r: r["wall"], reverse=True)
-    return found[:RUNS_LIMIT]
+        if len(found) == RUNS_LIMIT:
+            break
+    return found
 
 
 def run_events(log_dir, run_id: str):
