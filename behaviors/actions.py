@@ -110,7 +110,25 @@ def error_of(result):
     return code, message
 
 
-class StatusKeepingClient(RclpyActionClient):
+class GoalClient(RclpyActionClient):
+    """rclpy's ActionClient without the future rclpy 9.1.2 (the Kilted wheels) leaks per goal.
+
+    That release's ``send_goal_async`` registers two futures with the client and completes only
+    the one it returns (ros2/rclpy#1532, a regression of #1308, fixed upstream after the release;
+    Jazzy's rclpy 7.1 has one). The executor visits every registered future on each of the
+    client's events, so a long-lived client got slower with every goal it had ever sent: after
+    600 goals, 1,500 futures per event (a third of a 200-goal ``retry``'s time). The orphan is
+    dropped as soon as the goal is sent; with a fixed rclpy there is none and nothing changes."""
+
+    def send_goal_async(self, goal, feedback_callback=None, goal_uuid=None):
+        known = len(self._futures)
+        future = super().send_goal_async(goal, feedback_callback, goal_uuid)
+        for orphan in [f for f in self._futures[known:] if f is not future]:
+            self.remove_future(orphan)
+        return future
+
+
+class StatusKeepingClient(GoalClient):
     """rclpy's ActionClient, which also keeps the last status the status topic showed for each goal
     it is asked to watch. rclpy updates a goal handle's status only once the goal's acceptance has
     arrived, and the topic holds only the latest array: a goal that ends (and is forgotten by a
@@ -143,7 +161,9 @@ class _Attempt:
     (the leaf stopped): its events are ignored and its goal is cancelled."""
 
     def __init__(self, server: str):
-        self.goal_id = UUID(uuid=list(uuid.uuid4().bytes))
+        raw = uuid.uuid4().bytes
+        self.goal_id = UUID(uuid=list(raw))
+        self.id_hex = raw.hex()
         self.server = server
         self.handle = None
         self.finished = False       # a terminal status (or rejection) arrived, or its end is known lost
@@ -159,10 +179,6 @@ class _Attempt:
         self.feedback_count = 0     # feedback messages since the last feedback event
         self.feedback_total = 0
         self.feedback_event_at = 0.0
-
-    @property
-    def id_hex(self) -> str:
-        return bytes(self.goal_id.uuid).hex()
 
     @property
     def in_flight(self) -> bool:

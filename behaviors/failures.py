@@ -29,7 +29,7 @@ internal_error         a fault of the executive itself (a bug) in one of the lea
                        logged with its traceback (the mission's outcome is then ``error``)
 =====================  =========================================================================
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Optional
 
 from py_trees.common import Status
@@ -75,7 +75,9 @@ class Failure:
         return self.reason in DECORATOR_REASONS
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        # By hand: dataclasses.asdict deep-copies field by field, and a retry of instant failures
+        # logs one of these per attempt.
+        return {"reason": self.reason, "message": self.message, "status": self.status, "error_code": self.error_code}
 
     def __str__(self):
         code = f" (error {self.error_code})" if self.error_code not in (None, 0) else ""

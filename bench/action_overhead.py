@@ -16,8 +16,8 @@ def mission_text(robot: str, goals=GOALS) -> str:
 
 
 def raw_rclpy(node, executor, action_name, goals=GOALS) -> float:
-    """Seconds for ``goals`` sequential goals with a plain rclpy ActionClient."""
-    from rclpy.action import ActionClient
+    """Seconds for ``goals`` sequential goals with a plain rclpy ActionClient (GoalClient: without Kilted's leaked future)."""
+    from behaviors.actions import GoalClient as ActionClient   # rclpy's, without Kilted's leak
 
     from mission_interfaces.action import NavigateToPose
 

@@ -38,11 +38,11 @@ def goal_for(i):
 
 
 class RawChains:
-    """Each robot's goals in a row, all robots at once, with plain rclpy ActionClients."""
+    """Each robot's goals in a row, all robots at once, with plain rclpy ActionClients (GoalClient: rclpy's, without the future Kilted's leaks per goal)."""
 
     def __init__(self, node, executor, action_names, goal=goal_for):
         """``goal(i)``: the i-th goal of each chain."""
-        from rclpy.action import ActionClient
+        from behaviors.actions import GoalClient as ActionClient   # rclpy's, without Kilted's leak
 
         from mission_interfaces.action import NavigateToPose
 

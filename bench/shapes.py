@@ -2,8 +2,9 @@
 loop that does the same work, in the same process, against the same sim servers, in the same run.
 
 - repeat: ``repeat`` 200 times one navigate goal that succeeds at once; raw: 200 goals in a row.
-- retry: ``retry`` with 200 attempts and no backoff of a goal the server rejects; raw: 200 goals
-  sent in a row, each rejected.
+- retry: ``retry`` with 200 attempts and no backoff of a goal the server aborts at once (issue 17's
+  "instant goals"); raw: 200 goals in a row, each aborted. The same with a goal the server rejects,
+  the least work a goal can be (one request, no result); raw: 200 goals, each rejected.
 - parallel: ``parallel`` of 4 robots' sequences of 50 goals; raw: 4 chains of 50 goals at once
   (callback chains on one executor). The 4 robots are one ``mission-sim --robots 4`` process.
 - subtree: ``repeat`` 200 times a subtree holding the navigate goal; raw: 200 goals in a row.
@@ -56,7 +57,7 @@ def _goal():
 
 
 def _client(node, executor, action_name):
-    from rclpy.action import ActionClient
+    from behaviors.actions import GoalClient as ActionClient   # rclpy's, without Kilted's leak
 
     from mission_interfaces.action import NavigateToPose
 
@@ -72,8 +73,9 @@ def _client(node, executor, action_name):
     return client
 
 
-def raw_goals(node, executor, action_name, goals=GOALS, accepted=True) -> float:
-    """Seconds for ``goals`` sequential goals; each must succeed (or, ``accepted=False``, be rejected)."""
+def raw_goals(node, executor, action_name, goals=GOALS, accepted=True, status=4) -> float:
+    """Seconds for ``goals`` sequential goals; each must end with ``status`` (4: SUCCEEDED, 6: ABORTED)
+    or, ``accepted=False``, be rejected."""
     client = _client(node, executor, action_name)
     goal = _goal()
     started = time.perf_counter()
@@ -85,7 +87,7 @@ def raw_goals(node, executor, action_name, goals=GOALS, accepted=True) -> float:
         if accepted:
             result = handle.get_result_async()
             executor.spin_until_future_complete(result, timeout_sec=10)
-            assert result.result().status == 4, result.result().status      # SUCCEEDED
+            assert result.result().status == status, result.result().status
     return time.perf_counter() - started
 
 
@@ -122,19 +124,24 @@ def run():
 
     sim = SimProcess("bench_shapes", config=SIM_CONFIG)
     rejecting = SimProcess("bench_shapes_reject", config={**SIM_CONFIG, "faults": {"navigate_to_pose": {"reject_all": True}}})
+    aborting = SimProcess("bench_shapes_abort",
+                          config={**SIM_CONFIG, "faults": {"navigate_to_pose": {"abort_probability": 1.0}}})
     fleet = SimProcess("", config=SIM_CONFIG, robots=PARALLEL_ROBOTS)
     rclpy.init()
     try:
         node, executor = common.executive("bench_shapes_executive")
         action = sim.name("navigate_to_pose")
         rejected = rejecting.name("navigate_to_pose")
+        aborted = aborting.name("navigate_to_pose")
         chains = RawChains(node, executor, [fleet.name("navigate_to_pose", robot) for robot in fleet.namespaces],
                            goal=lambda i: _goal())
         # Warm up: discovery, first goals, every mission once.
         raw_goals(node, executor, action, 20)
         raw_goals(node, executor, rejected, 5, accepted=False)
+        raw_goals(node, executor, aborted, 5, status=6)
         chains.run(goals=5)
         for text, outcome in ((repeat_mission(sim.namespace), "succeeded"), (retry_mission(rejecting.namespace), "failed"),
+                              (retry_mission(aborting.namespace), "failed"),
                               (parallel_mission(fleet.namespaces), "succeeded"),
                               (subtree_mission(sim.namespace), "succeeded")):
             executive_run(node, executor, text, outcome)
@@ -142,6 +149,9 @@ def run():
         mine, base = measure(lambda: executive_run(node, executor, repeat_mission(sim.namespace)),
                              lambda: raw_goals(node, executor, action))
         yield from report(f"repeat: {GOALS} goals (s)", mine, base)
+        mine, base = measure(lambda: executive_run(node, executor, retry_mission(aborting.namespace), "failed"),
+                             lambda: raw_goals(node, executor, aborted, status=6))
+        yield from report(f"retry, no backoff: {GOALS} aborted goals (s)", mine, base)
         mine, base = measure(lambda: executive_run(node, executor, retry_mission(rejecting.namespace), "failed"),
                              lambda: raw_goals(node, executor, rejected, accepted=False))
         yield from report(f"retry, no backoff: {GOALS} rejected goals (s)", mine, base)
@@ -154,5 +164,5 @@ def run():
         node.destroy_node()
     finally:
         rclpy.try_shutdown()
-        for process in (sim, rejecting, fleet):
+        for process in (sim, rejecting, aborting, fleet):
             process.stop()

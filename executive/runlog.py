@@ -29,6 +29,7 @@ import time
 import uuid
 
 FILE_NAME = "events.jsonl"
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))    # made once: json.dumps with options makes one per call
 
 
 def default_log_dir() -> pathlib.Path:
@@ -123,11 +124,15 @@ class RunLog:
         return time.monotonic() - self._start
 
     def _encode(self, event: str, data: dict, late: bool = False) -> str:
-        if self.max_payload is not None and event not in WHOLE_EVENTS:
-            data = {k: _cut(v, self.max_payload) for k, v in data.items()}
         record = {"t": round(self.elapsed(), 4), "wall": round(time.time(), 4), "event": event,
                   **({"late": True} if late else {}), **data}
-        return json.dumps(record, default=str, separators=(",", ":"))
+        text = _ENCODER.encode(record)
+        # Cut fields only when the whole line is too long (no field of a shorter one can be): most
+        # events are encoded once.
+        if self.max_payload is not None and len(text) > self.max_payload and event not in WHOLE_EVENTS:
+            record.update((k, _cut(v, self.max_payload)) for k, v in data.items())
+            text = _ENCODER.encode(record)
+        return text
 
     def write(self, event: str, **data):
         if self._fd is None:

@@ -266,6 +266,22 @@ def test_retry_gives_up_after_n(ros, sim):
     assert sim_status(ros, sim)["navigate_to_pose"]["rejected"] == before + 3
 
 
+def test_a_client_keeps_no_future_of_a_goal_that_ended(ros, sim):
+    # rclpy 9.1.2 registered a second future per goal that never completed (ros2/rclpy#1532): the
+    # executor visited all of them on every event, so a long-lived client slowed with each goal.
+    # Whatever the rclpy, a leaf's client holds no future once its goals have ended.
+    leaf = nav(sim, x=1.0, y=0.0)
+    assert run_tree(ros, RetryWithBackoff("accepted", leaf, max_attempts=1), timeout=20) == Status.SUCCESS
+    ros.set_parameters(sim.node_name, {"navigate_to_pose.reject_all": True})
+    rejected = RetryWithBackoff("rejected", nav(sim, name="rejected"), max_attempts=12, initial_delay=0.0)
+    assert run_tree(ros, rejected, timeout=30) == Status.FAILURE and rejected.attempt == 12
+    for client in (leaf.client, rejected.decorated.client):
+        deadline = time.monotonic() + 10
+        while client._futures and time.monotonic() < deadline:    # the done callbacks run as tasks
+            ros.executor.spin_once(timeout_sec=0.05)
+        assert client._futures == [], client._futures
+
+
 def test_retry_only_on_chosen_reasons(ros, sim):
     ros.set_parameters(sim.node_name, {"navigate_to_pose.reject_all": True})
     retry = RetryWithBackoff("retry", nav(sim), max_attempts=3, initial_delay=0.1, no_retry_on={"rejected"})

@@ -22,11 +22,11 @@ import time
 from typing import Callable, Optional, Union
 
 from action_msgs.msg import GoalStatus
-from rclpy.action import ActionClient
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
+from behaviors.actions import GoalClient
 from executive.server import OUTCOMES
 from mission_interfaces.action import ExecuteMission
 
@@ -119,7 +119,7 @@ class Executive(Node):
         super().__init__(node_name, namespace=namespace or None, **kwargs)
         self._executor = SingleThreadedExecutor(context=self.context)
         self._executor.add_node(self)
-        self._client = ActionClient(self, ExecuteMission, action)
+        self._client = GoalClient(self, ExecuteMission, action)
         self.action_name = self.resolve_service_name(action, only_expand=True)
         self._executive_node = executive_node
         self._trigger_clients = {}
