@@ -98,7 +98,7 @@ class FailureTracker:
     def __init__(self):
         self.ticks = 0
         self._started = {}      # behaviour id -> tick its current activation began
-        self._last = {}         # behaviour id -> status when last seen
+        self._running = {}      # behaviour id -> behaviour, for those RUNNING when last seen
         self._why = {}          # behaviour id -> (tick, [(behaviour, Failure or None), ...])
 
     def tick(self, root):
@@ -112,21 +112,22 @@ class FailureTracker:
     def observe(self, behaviour):
         """``behaviour`` was just ticked (call in tick order, once per yield)."""
         status, key = behaviour.status, behaviour.id
-        if self._last.get(key) != Status.RUNNING:
+        if key not in self._running:
             self._started[key] = self.ticks
-        self._last[key] = status
+        if status == Status.RUNNING:
+            self._running[key] = behaviour
+        else:
+            self._running.pop(key, None)
         if status == Status.FAILURE:
             self._why[key] = (self.ticks, self._explain(behaviour))
 
     def forget_reset(self, root):
         """Note behaviours reset without being ticked (stopped by a parent, a pause, a halt): their
-        next run is a new activation."""
-        stack = [root]
-        while stack:
-            behaviour = stack.pop()
+        next run is a new activation. Only those last seen RUNNING can have been (``root`` is kept
+        for callers; a tree of hundreds of behaviours is not walked per tick)."""
+        for key, behaviour in list(self._running.items()):
             if behaviour.status == Status.INVALID:
-                self._last[behaviour.id] = Status.INVALID
-            stack.extend(behaviour.children)
+                del self._running[key]
 
     def _explain(self, behaviour) -> list:
         own = getattr(behaviour, "failure", None)

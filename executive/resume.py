@@ -59,17 +59,22 @@ def _memory_composite(behaviour) -> bool:
         getattr(behaviour, "memory", False)
 
 
-def capture(root, paths: dict, clock) -> dict:
-    """{path: state} for every behaviour under ``root`` that holds progress (see the module's table)."""
+def capture(root, paths: dict, clock, behaviours=None) -> dict:
+    """{path: state} for every behaviour under ``root`` that holds progress (see the module's table).
+    ``behaviours``: the tree's :func:`stateful` ones, when the caller keeps them (a run does: it
+    checkpoints after every leaf, and most of a big tree is leaves)."""
     states = {}
-    stack = [root]
-    while stack:
-        behaviour = stack.pop()
-        stack.extend(behaviour.children)
+    for behaviour in stateful(root.iterate()) if behaviours is None else behaviours:
         state = _state_of(behaviour, clock)
         if state:
             states[paths[behaviour.id]] = state
     return states
+
+
+def stateful(behaviours) -> list:
+    """Those of ``behaviours`` that can hold progress (:func:`_state_of` is None for every other)."""
+    return [b for b in behaviours if hasattr(b, "checkpoint") or _memory_composite(b) or
+            isinstance(b, (py_trees.decorators.OneShot, py_trees.composites.Parallel, py_trees.decorators.Repeat))]
 
 
 def _state_of(behaviour, clock):

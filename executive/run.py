@@ -159,8 +159,12 @@ class MissionRun:
         self._completed = set()         # leaves that finished at least once
         self._remote = [b for b in self.behaviours if hasattr(b, "open_goals")]
         self._ended_in_tick = set()     # ids of behaviours the current tick visited that ended
+        self._ticked = []               # behaviours the current tick visited
+        self._shown_running = {}        # id -> behaviour shown RUNNING: only these change unticked
+        self._full_pass = True          # the next after_tick looks at every behaviour (a restore came first)
         self.progressed = False         # the last tick made progress (see observe)
         self.checkpoints = 0
+        self._stateful = None           # the behaviours a checkpoint looks at (resume.stateful), once known
         self._checkpoint_due = bool(self.resumed_from)  # a resumed run's first checkpoint: where it starts
         directory = getattr(log, "directory", None)     # a test's log may be any object with write()
         sources = resume.record_sources(directory, mission.sources, origin.get("text")) if directory else {}
@@ -276,6 +280,7 @@ class MissionRun:
         """A tick of the tree begins (called by :meth:`tick`, or a tree visitor's initialise)."""
         self.failures.ticks += 1
         self._ended_in_tick.clear()
+        self._ticked.clear()
         self.progressed = False
 
     def observe(self, behaviour):
@@ -288,6 +293,7 @@ class MissionRun:
         its result, a leaf that sent a request or waits for one, a retry waiting out its backoff:
         none is progress; the tree then sleeps until a callback, a deadline or the periodic tick."""
         status = behaviour.status
+        self._ticked.append(behaviour)
         if status in TERMINAL:
             self._ended_in_tick.add(behaviour.id)
             if self._shown.get(behaviour.id) != status.name:
@@ -306,7 +312,8 @@ class MissionRun:
         self.ticks += 1
         self.failures.forget_reset(self.root)
         self.goals.poll()
-        changed = self.record_changes()
+        changed = self.record_changes(full=self._full_pass)
+        self._full_pass = False
         if self._checkpoint_due and self.root.status == Status.RUNNING:
             self.checkpoint()
         if self.root.status in (Status.SUCCESS, Status.FAILURE):
@@ -327,7 +334,9 @@ class MissionRun:
         if self.log is None:
             return
         self.checkpoints += 1
-        self._write(resume.CHECKPOINT, states=resume.capture(self.root, self.paths, self.clock))
+        if self._stateful is None:
+            self._stateful = resume.stateful(self.behaviours)
+        self._write(resume.CHECKPOINT, states=resume.capture(self.root, self.paths, self.clock, self._stateful))
         if hasattr(self.log, "sync"):
             self.log.sync()
 
@@ -339,11 +348,15 @@ class MissionRun:
         self._halt_deadline = time.monotonic() + self.halt_timeout
         self._write("settling", outcome=result.outcome, goals_in_flight=left)
 
-    def record_changes(self) -> bool:
+    def record_changes(self, full: bool = True) -> bool:
         """Catch what ticks did not show: behaviours reset while running (HALTED), statuses changed
-        outside a tick (a pause, a halt), feedback messages, blackboard changes. True if anything
-        shown changed since the last call."""
-        for behaviour in self.behaviours:
+        outside a tick (a pause, a halt, a restore), feedback messages, blackboard changes. True if
+        anything shown changed since the last call. After a tick (``full=False``) only the
+        behaviours it visited and those shown RUNNING are looked at: a behaviour neither ticked nor
+        running changes nothing shown (its parent stops it only while it runs), and a tree of
+        hundreds of behaviours would otherwise pay a pass over all of them per tick."""
+        behaviours = self.behaviours if full else [*self._ticked, *self._shown_running.values()]
+        for behaviour in behaviours:
             status = behaviour.status
             if status == Status.INVALID:
                 if self._shown[behaviour.id] == "RUNNING":
@@ -364,6 +377,10 @@ class MissionRun:
         if status == previous:
             return
         self._shown[behaviour.id] = status
+        if status == "RUNNING":
+            self._shown_running[behaviour.id] = behaviour
+        elif previous == "RUNNING":
+            del self._shown_running[behaviour.id]
         self._feedback[behaviour.id] = behaviour.feedback_message
         self._changed = True
         leaf = not behaviour.children
