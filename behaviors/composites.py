@@ -32,8 +32,12 @@ def idle(behaviour) -> bool:
 
 
 def tick_child(child):
-    """Tick ``child`` (a generator of the behaviours ticked); returns its :func:`outcome`."""
+    """Tick ``child`` (a generator of the behaviours ticked); returns its :func:`outcome`. A parent
+    that follows which children it ticked (see ``Ported.tick``) is told."""
     yield from child.tick()
+    ticked = getattr(child.parent, "_ticked_now", None)
+    if ticked is not None:
+        ticked.append(child)
     return outcome(child)
 
 
@@ -127,13 +131,17 @@ class Ported:
     it returns a Status or :data:`SKIPPED`. A skipped node ends with SUCCESS and ``skipped``."""
 
     skipped = False
+    _ticked_now = None      # while a composite ticks: the children it ticked, in order
 
     def update(self):
         return self.status     # never called: tick() runs step()
 
     def tick(self):
         if isinstance(self, py_trees.composites.Composite) and not isinstance(self, InOrder):
-            result = yield from self._pointing_at_the_child(self.step())
+            self._ticked_now = ticked = []      # filled by tick_child
+            result = yield from self.step()
+            self._ticked_now = None
+            self._point_at_a_child(ticked)
         else:
             result = yield from self.step()
         self.skipped = result == SKIPPED
@@ -149,24 +157,12 @@ class Ported:
             self.skipped = False
         super().stop(new_status)
 
-    def _pointing_at_the_child(self, steps):
-        """Run ``steps``, then point ``current_child`` (what ``tip()`` and the run's live line
-        follow) at a child that runs, else one that failed, else the last ticked, as py_trees'
+    def _point_at_a_child(self, ticked):
+        """Point ``current_child`` (what ``tip()`` and the run's live line follow) at a child that
+        runs, else one that failed, else the last ticked (``ticked``, in tick order), as py_trees'
         Parallel does."""
-        ids = {child.id for child in self.children}
-        ticked = []
-        result = None
-        try:
-            while True:
-                node = next(steps)
-                if node.id in ids:
-                    ticked.append(node)
-                yield node
-        except StopIteration as stop:
-            result = stop.value
         self.current_child = next((c for c in reversed(ticked) if c.status == Status.RUNNING), None) or \
             next((c for c in ticked if c.status == Status.FAILURE), None) or (ticked[-1] if ticked else None)
-        return result
 
 
 class PassesSkipped:
@@ -295,26 +291,36 @@ class Parallel(Ported, py_trees.composites.Parallel):
         # What ended is read from the children (not counted here), so a resumed run (executive/resume.py)
         # that sets their statuses carries on from them.
         need_success, need_failure = self._threshold(self.success_count), self._threshold(self.failure_count)
-        skips = 0
-        # Counted once, then as each child is ticked (not over all children after each: a parallel
-        # of 50 robots' branches would pay 5,000 looks per tick).
+        children, ticked = self.children, self._ticked_now
+        count, skips = len(children), 0
+        # Counted once, then as each child is ticked, and the thresholds looked at again only when a
+        # count changed (a parallel of 50 robots' branches would otherwise pay 5,000 looks per tick).
         successes, failures = len(self._ended(Status.SUCCESS)), len(self._ended(Status.FAILURE))
-        for child in self.children:
-            if child.status not in (Status.SUCCESS, Status.FAILURE) or getattr(child, "skipped", False):
-                result = yield from tick_child(child)
-                skips += result == SKIPPED
-                if not getattr(child, "skipped", False):
-                    successes += child.status == Status.SUCCESS
-                    failures += child.status == Status.FAILURE
+        check = True
+        for child in children:
+            status = child.status
+            if status is not Status.SUCCESS and status is not Status.FAILURE or getattr(child, "skipped", False):
+                yield from child.tick()     # tick_child, inlined: a parallel may have hundreds
+                ticked.append(child)
+                status = child.status
+                if getattr(child, "skipped", False):
+                    skips, check = skips + 1, True
+                elif status is Status.SUCCESS:
+                    successes, check = successes + 1, True
+                elif status is Status.FAILURE:
+                    failures, check = failures + 1, True
+            if not check:
+                continue
+            check = False
             if successes >= need_success or (self.success_count < 0 and successes + skips >= need_success):
-                for other in self.children:
+                for other in children:
                     halt(other)
                 return Status.SUCCESS
-            if len(self.children) - failures < need_success or failures == need_failure:
-                for other in self.children:
+            if count - failures < need_success or failures == need_failure:
+                for other in children:
                     halt(other)
                 return Status.FAILURE
-        return SKIPPED if skips == len(self.children) else Status.RUNNING
+        return SKIPPED if skips == count else Status.RUNNING
 
 
 class ParallelAll(Parallel):

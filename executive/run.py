@@ -159,7 +159,6 @@ class MissionRun:
         self._completed = set()         # leaves that finished at least once
         self._remote = [b for b in self.behaviours if hasattr(b, "open_goals")]
         self._ended_in_tick = set()     # ids of behaviours the current tick visited that ended
-        self._ticked = []               # behaviours the current tick visited
         self._shown_running = {}        # id -> behaviour shown RUNNING: only these change unticked
         self._full_pass = True          # the next after_tick looks at every behaviour (a restore came first)
         self.progressed = False         # the last tick made progress (see observe)
@@ -280,7 +279,6 @@ class MissionRun:
         """A tick of the tree begins (called by :meth:`tick`, or a tree visitor's initialise)."""
         self.failures.ticks += 1
         self._ended_in_tick.clear()
-        self._ticked.clear()
         self.progressed = False
 
     def observe(self, behaviour):
@@ -293,7 +291,6 @@ class MissionRun:
         its result, a leaf that sent a request or waits for one, a retry waiting out its backoff:
         none is progress; the tree then sleeps until a callback, a deadline or the periodic tick."""
         status = behaviour.status
-        self._ticked.append(behaviour)
         if status in TERMINAL:
             self._ended_in_tick.add(behaviour.id)
             if self._shown.get(behaviour.id) != status.name:
@@ -305,6 +302,9 @@ class MissionRun:
             self.failures.observe(behaviour)
             if behaviour.status != Status.INVALID:      # a skipped one ended SUCCESS, shown SKIPPED (BT.CPP)
                 self._show(behaviour, "SKIPPED" if getattr(behaviour, "skipped", False) else behaviour.status.name)
+            if behaviour.feedback_message != self._feedback[behaviour.id]:
+                self._feedback[behaviour.id] = behaviour.feedback_message
+                self._changed = True
 
     def after_tick(self) -> bool:
         """Record what the tick changed and finish the run if the tree finished. True if any
@@ -351,11 +351,11 @@ class MissionRun:
     def record_changes(self, full: bool = True) -> bool:
         """Catch what ticks did not show: behaviours reset while running (HALTED), statuses changed
         outside a tick (a pause, a halt, a restore), feedback messages, blackboard changes. True if
-        anything shown changed since the last call. After a tick (``full=False``) only the
-        behaviours it visited and those shown RUNNING are looked at: a behaviour neither ticked nor
-        running changes nothing shown (its parent stops it only while it runs), and a tree of
-        hundreds of behaviours would otherwise pay a pass over all of them per tick."""
-        behaviours = self.behaviours if full else [*self._ticked, *self._shown_running.values()]
+        anything shown changed since the last call. After a tick (``full=False``) only those
+        shown RUNNING are looked at: :meth:`observe` saw the ones the tick visited, and one neither
+        ticked nor running changes nothing shown (its parent stops it only while it runs); a tree
+        of hundreds of finished behaviours would otherwise pay a pass over all of them per tick."""
+        behaviours = self.behaviours if full else list(self._shown_running.values())
         for behaviour in behaviours:
             status = behaviour.status
             if status == Status.INVALID:
