@@ -169,10 +169,16 @@ class StatusKeepingClient(GoalClient):
 
     async def execute(self, taken_data):
         if "status" in taken_data and self._watched:
-            for status in taken_data["status"].status_list:
+            # The array holds every goal the server remembers (hundreds on a busy server), oldest
+            # first; ours are the newest: look from the end, and stop once each watched one is seen.
+            left = len(self._watched)
+            for status in reversed(taken_data["status"].status_list):
                 key = bytes(status.goal_info.goal_id.uuid)
                 if key in self._watched:
                     self._watched[key] = status.status
+                    left -= 1
+                    if not left:
+                        break
         await super().execute(taken_data)
 
 

@@ -5,6 +5,7 @@ The one place that introspects rosidl-generated classes: type strings such as
 (``pose.pose.position.x``) become fields; messages become dicts for the blackboard and the log.
 """
 import array
+import functools
 import importlib
 import math
 
@@ -47,8 +48,9 @@ def import_type(type_string: str, kind: str = None):
         raise InterfaceError(f"package {package!r} has no {found_kind} named {name!r}") from None
 
 
+@functools.lru_cache(maxsize=None)
 def type_name(cls) -> str:
-    """The ``pkg/kind/Name`` string of a generated class."""
+    """The ``pkg/kind/Name`` string of a generated class (remembered: every goal's event names it)."""
     module = cls.__module__.split(".")
     return f"{module[0]}/{module[1]}/{cls.__name__}"
 
