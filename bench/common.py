@@ -39,11 +39,12 @@ def executive(name: str):
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
 
-    from executive.node import ExecutiveNode
+    from executive.node import ExecutiveNode, freeze_startup_objects
 
     node = ExecutiveNode(name, serve=False, parameter_overrides=[
         Parameter("log_dir", value=tempfile.mkdtemp(prefix="bench_logs_"))])
     node.get_logger().set_level(rclpy.logging.LoggingSeverity.WARN)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
+    freeze_startup_objects()        # as mission-executive and mission run do
     return node, executor

@@ -224,7 +224,7 @@ def _run_here(args, prepare, viewer=None, sims=()) -> int:
 
     from executive import run as runs
     from executive.tools.live import LiveView
-    from executive.node import EXIT_CODES, ExecutiveNode, spin_once
+    from executive.node import EXIT_CODES, ExecutiveNode, freeze_startup_objects, spin_once
 
     rclpy.init(signal_handler_options=SignalHandlerOptions.NO)
     overrides = [Parameter("tick_rate", value=float(args.tick_rate)), Parameter("log_dir", value=args.log_dir or "")]
@@ -247,6 +247,7 @@ def _run_here(args, prepare, viewer=None, sims=()) -> int:
     # The mission's own log messages (log leaves) appear in the live view, in their place among the
     # status changes, and in the run log; printed by rclpy as well they would come out of order.
     executive.get_logger().get_child("log").set_level(rclpy.logging.LoggingSeverity.FATAL)
+    freeze_startup_objects()
     executor = SingleThreadedExecutor()
     executor.add_node(executive)
     signals = []
