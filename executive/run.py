@@ -161,6 +161,7 @@ class MissionRun:
         self._ended_in_tick = set()     # ids of behaviours the current tick visited that ended
         self._shown_running = {}        # id -> behaviour shown RUNNING: only these change unticked
         self._full_pass = True          # the next after_tick looks at every behaviour (a restore came first)
+        self._observed = False          # begin_tick ran since the last after_tick: observe saw the tick
         self.progressed = False         # the last tick made progress (see observe)
         self.checkpoints = 0
         self._stateful = None           # the behaviours a checkpoint looks at (resume.stateful), once known
@@ -279,6 +280,7 @@ class MissionRun:
         """A tick of the tree begins (called by :meth:`tick`, or a tree visitor's initialise)."""
         self.failures.ticks += 1
         self._ended_in_tick.clear()
+        self._observed = True
         self.progressed = False
 
     def observe(self, behaviour):
@@ -312,8 +314,9 @@ class MissionRun:
         self.ticks += 1
         self.failures.forget_reset(self.root)
         self.goals.poll()
-        changed = self.record_changes(full=self._full_pass)
-        self._full_pass = False
+        # A tick nobody observed (the root ticked directly, then after_tick) is read in full.
+        changed = self.record_changes(full=self._full_pass or not self._observed)
+        self._full_pass = self._observed = False
         if self._checkpoint_due and self.root.status == Status.RUNNING:
             self.checkpoint()
         if self.root.status in (Status.SUCCESS, Status.FAILURE):

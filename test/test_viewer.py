@@ -313,7 +313,7 @@ def test_mission_view_replays_logs_without_an_executive(tmp_path):
         assert post(url + "api/start", {"mission": "local"})[0] == 403
         assert "<script src=\"viewer.js\">" in get(url)[1]
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0, proc.stderr.read()
+        assert proc.wait(timeout=30) == 0, proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()
