@@ -200,7 +200,8 @@ def cmd_send(args) -> int:
 
 
 def cmd_view(args) -> int:
-    """``mission view``: the browser viewer over run logs alone (replay), until Ctrl-C."""
+    """``mission view``: the browser viewer over run logs alone (replay), until Ctrl-C or SIGTERM."""
+    import signal
     import time
 
     from executive.viewer import Viewer, ViewerError
@@ -217,12 +218,21 @@ def cmd_view(args) -> int:
         print(f"mission view: no run {run_id!r} in {viewer.server.log_dir}", file=sys.stderr)
         viewer.close()
         return EXIT_INVALID
+    stopped = []
+
+    def on_signal(signum, _frame):
+        stopped.append(signum)
+    # Set here, as mission run and the executive do: a process started in the background by a
+    # non-interactive shell (a CI script, `cmd &`) inherits SIGINT ignored, and Ctrl-C or the
+    # test's SIGINT would then never stop it (seen: it ran on after SIGINT in such a CI run).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
     viewer.start()
     print(f"viewer: {viewer.url}" + (f"#run={run_id}" if run_id else "") + f"  (logs in {viewer.server.log_dir}; "
           "Ctrl-C stops)", flush=True)
     try:
-        while True:
-            # The server runs on its own thread; this one waits for Ctrl-C. Short sleeps, not
+        while not stopped:
+            # The server runs on its own thread; this one waits for a signal. Short sleeps, not
             # signal.pause(): a signal that lands just before pause() would leave it waiting forever.
             time.sleep(0.2)
     except KeyboardInterrupt:
