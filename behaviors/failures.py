@@ -107,7 +107,7 @@ class FailureTracker:
         for behaviour in root.tick():
             self.observe(behaviour)
             yield behaviour
-        self.forget_reset(root)
+        self.forget_reset()
 
     def observe(self, behaviour):
         """``behaviour`` was just ticked (call in tick order, once per yield)."""
@@ -121,10 +121,10 @@ class FailureTracker:
         if status == Status.FAILURE:
             self._why[key] = (self.ticks, self._explain(behaviour))
 
-    def forget_reset(self, root):
+    def forget_reset(self):
         """Note behaviours reset without being ticked (stopped by a parent, a pause, a halt): their
-        next run is a new activation. Only those last seen RUNNING can have been (``root`` is kept
-        for callers; a tree of hundreds of behaviours is not walked per tick)."""
+        next run is a new activation. Only those last seen RUNNING can have been, so the tree is
+        not walked."""
         for key, behaviour in list(self._running.items()):
             if behaviour.status == Status.INVALID:
                 del self._running[key]

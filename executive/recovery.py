@@ -35,12 +35,7 @@ def _first_and_finished(path):
     unreadable. Only the log's last 64 KB are read for the end: ``run_finished`` is followed by few
     lines (a late ``cancel_requested``, ``resumed_as``)."""
     try:
-        with open(path, "rb") as f:
-            first = f.readline()
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 65536))
-            tail = f.read().splitlines()
+        first, tail = runlog.first_and_tail(path, 65536)
         return json.loads(first), any(_event_of(line) == "run_finished" for line in tail if b"run_finished" in line)
     except (OSError, ValueError, IndexError):
         return None, False

@@ -164,7 +164,7 @@ class MissionRun:
         self._observed = False          # begin_tick ran since the last after_tick: observe saw the tick
         self.progressed = False         # the last tick made progress (see observe)
         self.checkpoints = 0
-        self._stateful = None           # the behaviours a checkpoint looks at (resume.stateful), once known
+        self._stateful = resume.stateful(self.behaviours)   # the behaviours a checkpoint looks at
         self._checkpoint_due = bool(self.resumed_from)  # a resumed run's first checkpoint: where it starts
         directory = getattr(log, "directory", None)     # a test's log may be any object with write()
         sources = resume.record_sources(directory, mission.sources, origin.get("text")) if directory else {}
@@ -312,7 +312,7 @@ class MissionRun:
         """Record what the tick changed and finish the run if the tree finished. True if any
         behaviour's status or feedback message changed (a snapshot is due)."""
         self.ticks += 1
-        self.failures.forget_reset(self.root)
+        self.failures.forget_reset()
         self.goals.poll()
         # A tick nobody observed (the root ticked directly, then after_tick) is read in full.
         changed = self.record_changes(full=self._full_pass or not self._observed)
@@ -337,8 +337,6 @@ class MissionRun:
         if self.log is None:
             return
         self.checkpoints += 1
-        if self._stateful is None:
-            self._stateful = resume.stateful(self.behaviours)
         self._write(resume.CHECKPOINT, states=resume.capture(self.root, self.paths, self.clock, self._stateful))
         if hasattr(self.log, "sync"):
             self.log.sync()

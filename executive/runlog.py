@@ -330,6 +330,16 @@ def first_event(run_dir) -> dict:
         return {}
 
 
+def first_and_tail(path, tail_bytes: int) -> tuple:
+    """(first line, the lines in the last ``tail_bytes`` bytes) of an events file, as bytes,
+    without reading the rest; OSError when it cannot be read. The tail's first line may be cut."""
+    with open(path, "rb") as f:
+        first = f.readline()
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - tail_bytes))
+        return first, f.read().splitlines()
+
+
 def read(path) -> list:
     """The events of a log. A last line cut short (the writer was killed mid-line) is skipped;
     any other unreadable line raises ValueError naming it."""

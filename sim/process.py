@@ -49,12 +49,6 @@ class StopRequest:
 
     def __init__(self):
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        # A signal ignored when the process started (inherited from a shell that ran a CI script
-        # or `cmd &` in the background: SIGINT) is discarded even while blocked, and sigwait would
-        # never see it: set the default disposition (the signals stay blocked, so nothing changes
-        # until sigwait takes them).
-        for signum in STOP_SIGNALS:
-            signal.signal(signum, signal.SIG_DFL)
         watchdog()
         self.signal = None
         self._future = None

@@ -235,8 +235,6 @@ def cmd_view(args) -> int:
             # The server runs on its own thread; this one waits for a signal. Short sleeps, not
             # signal.pause(): a signal that lands just before pause() would leave it waiting forever.
             time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
     finally:
         viewer.close()
     return EXIT_OK

@@ -13,12 +13,8 @@ TAIL_BYTES = 8192
 
 def _first_and_last(path: pathlib.Path):
     """(first event, last event) of an events file without reading all of it; None for unreadable."""
-    with open(path, "rb") as f:
-        first = f.readline()
-        f.seek(0, 2)
-        size = f.tell()
-        f.seek(max(0, size - TAIL_BYTES))
-        lines = [line for line in f.read().splitlines() if line.strip()]
+    first, tail = runlog.first_and_tail(path, TAIL_BYTES)
+    lines = [line for line in tail if line.strip()]
 
     def parse(line):
         try:
