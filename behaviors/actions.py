@@ -48,8 +48,9 @@ Feedback and results of earlier goals are told apart by goal id and ignored (fee
 result too). Ticking the leaf again after it finished sends a new goal.
 
 Events for a host's log (see :mod:`behaviors.leaf`), each with the goal's id: ``goal_sent``
-(action, type), ``goal_accepted``, ``goal_rejected``, ``feedback`` (at most one per
-``FEEDBACK_EVENT_PERIOD`` per goal, with the count since the last), ``cancel_sent``,
+(action, type), ``goal_accepted``, ``goal_rejected``, ``feedback`` (a sample: at most one per
+``FEEDBACK_EVENT_PERIOD`` per action server, with the goal's count since its last; the ``result``
+counts them all), ``cancel_sent``,
 ``cancel_answer`` (accepted, refused, unknown_goal or terminated, with the server's return code),
 ``status_mismatch`` (get_result and the status topic disagree; get_result wins), ``result`` (the
 final status and where it came from: ``get_result`` or ``status_topic``) and ``goal_lost`` (the
@@ -97,7 +98,7 @@ CANCEL_RETRY = 1.0
 # longer has the goal, answers UNKNOWN at once, and the leaf fails instead of waiting forever. A
 # live server holds the request until the goal ends, so one probe is outstanding at a time.
 SILENCE_PROBE = 2.0
-FEEDBACK_EVENT_PERIOD = 1.0   # seconds between feedback events of one goal
+FEEDBACK_EVENT_PERIOD = 1.0   # seconds between feedback events of one action server
 ERROR_CODE_FIELDS = ("error_code",)
 ERROR_MESSAGE_FIELDS = ("error_msg", "error_string", "message")
 
@@ -122,6 +123,7 @@ class GoalClient(RclpyActionClient):
     dropped as soon as the goal is sent; with a fixed rclpy there is none and nothing changes."""
 
     _seen_at = -math.inf    # when server_is_ready last said yes (time.monotonic() s)
+    feedback_event_at = -math.inf   # when a leaf last logged a feedback event of this server
     SEEN_FRESH = 0.25   # s a server seen in the graph counts as there without asking again
 
     def server_is_ready(self) -> bool:
@@ -150,7 +152,15 @@ class StatusKeepingClient(GoalClient):
     """rclpy's ActionClient, which also keeps the last status the status topic showed for each goal
     it is asked to watch. rclpy updates a goal handle's status only once the goal's acceptance has
     arrived, and the topic holds only the latest array: a goal that ends (and is forgotten by a
-    server that keeps no results) before its acceptance is processed would leave no trace."""
+    server that keeps no results) before its acceptance is processed would leave no trace.
+
+    The status array holds every goal the server remembers (hundreds on a busy server; converting
+    it is most of what a client costs per goal). rclpy reads all of it to update its goal handles;
+    here one pass updates both its handles and the watched goals, from the newest end (where an
+    rclpy server puts the newest goals), and stops once every goal either wants has been seen. For
+    an array that lists each goal once, as servers send it, the handles end as rclpy's whole pass
+    leaves them (a handle whose goal ended, or that is gone, is dropped); a goal listed twice takes
+    its later entry (test_behaviors.py checks both)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -166,18 +176,31 @@ class StatusKeepingClient(GoalClient):
         return self._watched.get(bytes(goal_id.uuid), GoalStatus.STATUS_UNKNOWN)
 
     async def execute(self, taken_data):
-        if "status" in taken_data and self._watched:
-            # The array holds every goal the server remembers (hundreds on a busy server), oldest
-            # first; ours are the newest: look from the end, and stop once each watched one is seen.
-            left = len(self._watched)
-            for status in reversed(taken_data["status"].status_list):
-                key = bytes(status.goal_info.goal_id.uuid)
-                if key in self._watched:
-                    self._watched[key] = status.status
-                    left -= 1
-                    if not left:
-                        break
-        await super().execute(taken_data)
+        status = taken_data.pop("status", None)
+        await super().execute(taken_data)       # responses and feedback, as rclpy handles them
+        if status is not None:
+            self._take_status(status.status_list)
+
+    def _take_status(self, status_list):
+        """What rclpy's execute does with a status array (rclpy 7.1 and 9.1 alike), plus the watch."""
+        handles, watched = self._goal_handles, self._watched
+        wanted = handles.keys() | watched.keys()
+        for entry in reversed(status_list):
+            if not wanted:
+                break
+            key = bytes(entry.goal_info.goal_id.uuid)
+            if key not in wanted:
+                continue
+            wanted.discard(key)         # an earlier entry of the same goal is older
+            status = entry.status
+            if key in watched:
+                watched[key] = status
+            if key in handles:
+                handle = handles[key]()
+                if handle is None or status in TERMINAL:
+                    del handles[key]
+                if handle is not None:
+                    handle._status = status
 
 
 class _Attempt:
@@ -202,7 +225,6 @@ class _Attempt:
         self.next_probe = self.sent_at + RESPONSE_GRACE
         self.feedback_count = 0     # feedback messages since the last feedback event
         self.feedback_total = 0
-        self.feedback_event_at = 0.0
 
     @property
     def in_flight(self) -> bool:
@@ -513,8 +535,10 @@ class ActionClient(RemoteLeaf):
         attempt.feedback_count += 1
         attempt.feedback_total += 1
         now = time.monotonic()
-        if now - attempt.feedback_event_at >= FEEDBACK_EVENT_PERIOD:
-            attempt.feedback_event_at = now
+        # Per server, not per goal: a loop of short goals would otherwise log every goal's first
+        # feedback, the largest event of a goal to encode.
+        if now - self.client.feedback_event_at >= FEEDBACK_EVENT_PERIOD:
+            self.client.feedback_event_at = now
             self._event("feedback", goal_id=attempt.id_hex, count=attempt.feedback_count,
                         summary=self.feedback_message, feedback=to_data(message.feedback))
             attempt.feedback_count = 0

@@ -282,8 +282,19 @@ class Parallel(Ported, py_trees.composites.Parallel):
     def _threshold(self, count):
         return len(self.children) + count + 1 if count < 0 else count
 
-    def _ended(self, result):
-        return [c for c in self.children if c.status == result and not getattr(c, "skipped", False)]
+    def _ended_counts(self):
+        """(successes, failures) among the children, skipped ones not counted: one look at each
+        child's status, and at ``skipped`` only for one that ended (a parallel of hundreds of
+        running leaves pays little)."""
+        successes = failures = 0
+        success, failure = Status.SUCCESS, Status.FAILURE      # locals: looked up once, not per child
+        for child in self.children:
+            status = child.status
+            if status is success:
+                successes += not getattr(child, "skipped", False)
+            elif status is failure:
+                failures += not getattr(child, "skipped", False)
+        return successes, failures
 
     def step(self):
         if self.status != Status.RUNNING:
@@ -295,19 +306,22 @@ class Parallel(Ported, py_trees.composites.Parallel):
         count, skips = len(children), 0
         # Counted once, then as each child is ticked, and the thresholds looked at again only when a
         # count changed (a parallel of 50 robots' branches would otherwise pay 5,000 looks per tick).
-        successes, failures = len(self._ended(Status.SUCCESS)), len(self._ended(Status.FAILURE))
+        successes, failures = self._ended_counts()
         check = True
+        success, failure, running = Status.SUCCESS, Status.FAILURE, Status.RUNNING
         for child in children:
             status = child.status
-            if status is not Status.SUCCESS and status is not Status.FAILURE or getattr(child, "skipped", False):
+            if status is not success and status is not failure or getattr(child, "skipped", False):
                 yield from child.tick()     # tick_child, inlined: a parallel may have hundreds
                 ticked.append(child)
                 status = child.status
-                if getattr(child, "skipped", False):
+                if status is running:
+                    pass
+                elif getattr(child, "skipped", False):
                     skips, check = skips + 1, True
-                elif status is Status.SUCCESS:
+                elif status is success:
                     successes, check = successes + 1, True
-                elif status is Status.FAILURE:
+                elif status is failure:
                     failures, check = failures + 1, True
             if not check:
                 continue
@@ -342,8 +356,8 @@ class ParallelAll(Parallel):
                 skips += result == SKIPPED
         if skips == len(self.children):
             return SKIPPED
-        failures = len(self._ended(Status.FAILURE))
-        if skips + failures + len(self._ended(Status.SUCCESS)) >= len(self.children):
+        successes, failures = self._ended_counts()
+        if skips + failures + successes >= len(self.children):
             for other in self.children:
                 halt(other)
             return Status.FAILURE if failures >= threshold else Status.SUCCESS

@@ -1,5 +1,5 @@
 """Action overhead: a mission of 200 sequential navigate goals against a sim server that succeeds
-at once, against a plain rclpy client sending the same 200 goals (same process, same server)."""
+at once, against a plain rclpy client sending the same 200 goals (same process, its own node and executor, same server)."""
 import time
 
 from bench import common
@@ -57,19 +57,21 @@ def run():
     rclpy.init()
     try:
         node, executor = common.executive("bench_overhead_executive")
+        raw_node, raw_executor = common.raw_node("bench_overhead_raw")
         action = sim.name("navigate_to_pose")
-        raw_rclpy(node, executor, action, 20)              # warm up both: discovery, first goals
+        raw_rclpy(raw_node, raw_executor, action, 20)              # warm up both: discovery, first goals
         executive_run(node, executor, sim.namespace)
         ours, base = [], []
         for i in range(ROUNDS):                             # alternate which goes first
             pair = [lambda: ours.append(executive_run(node, executor, sim.namespace)),
-                    lambda: base.append(raw_rclpy(node, executor, action))]
+                    lambda: base.append(raw_rclpy(raw_node, raw_executor, action))]
             for measure in (pair if i % 2 == 0 else reversed(pair)):
                 measure()
         yield line(f"{GOALS} sequential goals, total (s)", median(ours), median(base), "s", 1.15)
         yield line("per goal (ms)", 1e3 * median(ours) / GOALS, 1e3 * median(base) / GOALS, "ms", 1.15)
         yield f"{'':44} rounds: executive {', '.join(f'{v:.3f}' for v in ours)}; raw {', '.join(f'{v:.3f}' for v in base)}"
         node.destroy_node()
+        raw_node.destroy_node()
     finally:
         rclpy.try_shutdown()
         sim.stop()

@@ -52,8 +52,9 @@ def run():
     checkpoint, sync = Timed(MissionRun, "checkpoint"), Timed(RunLog, "sync")
     try:
         node, executor = common.executive("bench_checkpoint_executive")
+        raw_node, raw_executor = common.raw_node("bench_checkpoint_raw")
         action, text = sim.name("navigate_to_pose"), repeat_mission(sim.namespace)
-        raw_goals(node, executor, action, 20)       # warm up: discovery, first goals, the mission once
+        raw_goals(raw_node, raw_executor, action, 20)       # warm up: discovery, first goals, the mission once
         executive_run(node, executor, text)
 
         def without():
@@ -67,7 +68,7 @@ def run():
         mine, base, raw = [], [], []
         for i in range(ROUNDS):
             steps = [lambda: mine.append(executive_run(node, executor, text)), lambda: base.append(without()),
-                     lambda: raw.append(raw_goals(node, executor, action))]
+                     lambda: raw.append(raw_goals(raw_node, raw_executor, action))]
             for step in (steps if i % 2 == 0 else reversed(steps)):
                 step()
         yield line(f"repeat, {GOALS} goals: checkpoints on vs off (s)", median(mine), median(base), "s", TARGET)
@@ -80,6 +81,7 @@ def run():
         label = "  of which asking for the sync (ms)"     # the fsync itself runs off the tick (RunLog.sync)
         yield f"{label:44} median {median(fsync):.3f}  p99 {percentile(fsync, 99):.3f}"
         node.destroy_node()
+        raw_node.destroy_node()
     finally:
         checkpoint.restore()
         sync.restore()

@@ -48,3 +48,18 @@ def executive(name: str):
     executor.add_node(node)
     freeze_startup_objects()        # as mission-executive and mission run do
     return node, executor
+
+
+def raw_node(name: str):
+    """(a plain rclpy node, its own SingleThreadedExecutor) for a raw baseline; rclpy must be
+    initialised. The baseline never shares the executive's node or executor: a client converts
+    every status message of its action (each one carries every goal the server remembers), so a
+    shared executor made each side pay for the other's clients, and the side that spun more (the
+    executive) paid more."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+
+    node = rclpy.create_node(name)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    return node, executor

@@ -103,7 +103,8 @@ def run():
         for i in range(ROBOTS):
             sims.append(SimProcess(f"fan{i}", config=SIM_CONFIG, time_scale=TIME_SCALE))
         node, executor = common.executive("bench_fan_out_executive")
-        raw = RawChains(node, executor, [sim.name("navigate_to_pose") for sim in sims])
+        raw_node, raw_executor = common.raw_node("bench_fan_out_raw")
+        raw = RawChains(raw_node, raw_executor, [sim.name("navigate_to_pose") for sim in sims])
         status_clients = {sim.namespace: node.create_client(Trigger, sim.name("sim_status")) for sim in sims}
 
         def probe(sim):
@@ -155,6 +156,7 @@ def run():
         yield (f"{'':44} sims: {succeeded} goals succeeded of {expected_sim} sent by both clients; "
                f"{unfinished} unfinished")
         node.destroy_node()
+        raw_node.destroy_node()
     finally:
         rclpy.try_shutdown()
         for sim in sims:

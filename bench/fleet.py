@@ -29,7 +29,8 @@ def run():
     rclpy.init()
     try:
         node, executor = common.executive("bench_fleet_executive")
-        raw = RawChains(node, executor, [fleet.name("navigate_to_pose", robot) for robot in fleet.namespaces])
+        raw_node, raw_executor = common.raw_node("bench_fleet_raw")
+        raw = RawChains(raw_node, raw_executor, [fleet.name("navigate_to_pose", robot) for robot in fleet.namespaces])
         status = {robot: node.create_client(Trigger, fleet.name("sim_status", robot)) for robot in fleet.namespaces}
 
         def counts():
@@ -81,6 +82,7 @@ def run():
                f"(target 0: {'met' if results == total else 'MISSED'}); sims: {succeeded} of {2 * total} "
                f"succeeded, {unfinished} unfinished; the 50-robot sim was ready in {ready:.1f} s")
         node.destroy_node()
+        raw_node.destroy_node()
     finally:
         rclpy.try_shutdown()
         fleet.stop()

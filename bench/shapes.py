@@ -1,5 +1,6 @@
 """The shapes missions are written in: repeat, retry, parallel and subtree, each against the raw rclpy
-loop that does the same work, in the same process, against the same sim servers, in the same run.
+loop that does the same work, in the same process (on its own node and executor), against the same sim
+servers, in the same run.
 
 - repeat: ``repeat`` 200 times one navigate goal that succeeds at once; raw: 200 goals in a row.
 - retry: ``retry`` with 200 attempts and no backoff of a goal the server aborts at once (issue 17's
@@ -130,15 +131,16 @@ def run():
     rclpy.init()
     try:
         node, executor = common.executive("bench_shapes_executive")
+        raw_node, raw_executor = common.raw_node("bench_shapes_raw")
         action = sim.name("navigate_to_pose")
         rejected = rejecting.name("navigate_to_pose")
         aborted = aborting.name("navigate_to_pose")
-        chains = RawChains(node, executor, [fleet.name("navigate_to_pose", robot) for robot in fleet.namespaces],
+        chains = RawChains(raw_node, raw_executor, [fleet.name("navigate_to_pose", robot) for robot in fleet.namespaces],
                            goal=lambda i: _goal())
         # Warm up: discovery, first goals, every mission once.
-        raw_goals(node, executor, action, 20)
-        raw_goals(node, executor, rejected, 5, accepted=False)
-        raw_goals(node, executor, aborted, 5, status=6)
+        raw_goals(raw_node, raw_executor, action, 20)
+        raw_goals(raw_node, raw_executor, rejected, 5, accepted=False)
+        raw_goals(raw_node, raw_executor, aborted, 5, status=6)
         chains.run(goals=5)
         for text, outcome in ((repeat_mission(sim.namespace), "succeeded"), (retry_mission(rejecting.namespace), "failed"),
                               (retry_mission(aborting.namespace), "failed"),
@@ -147,21 +149,22 @@ def run():
             executive_run(node, executor, text, outcome)
 
         mine, base = measure(lambda: executive_run(node, executor, repeat_mission(sim.namespace)),
-                             lambda: raw_goals(node, executor, action))
+                             lambda: raw_goals(raw_node, raw_executor, action))
         yield from report(f"repeat: {GOALS} goals (s)", mine, base)
         mine, base = measure(lambda: executive_run(node, executor, retry_mission(aborting.namespace), "failed"),
-                             lambda: raw_goals(node, executor, aborted, status=6))
+                             lambda: raw_goals(raw_node, raw_executor, aborted, status=6))
         yield from report(f"retry, no backoff: {GOALS} aborted goals (s)", mine, base)
         mine, base = measure(lambda: executive_run(node, executor, retry_mission(rejecting.namespace), "failed"),
-                             lambda: raw_goals(node, executor, rejected, accepted=False))
+                             lambda: raw_goals(raw_node, raw_executor, rejected, accepted=False))
         yield from report(f"retry, no backoff: {GOALS} rejected goals (s)", mine, base)
         mine, base = measure(lambda: executive_run(node, executor, parallel_mission(fleet.namespaces)),
                              lambda: chains.run(goals=PARALLEL_GOALS))
         yield from report(f"parallel: {PARALLEL_ROBOTS} robots x {PARALLEL_GOALS} goals (s)", mine, base)
         mine, base = measure(lambda: executive_run(node, executor, subtree_mission(sim.namespace)),
-                             lambda: raw_goals(node, executor, action))
+                             lambda: raw_goals(raw_node, raw_executor, action))
         yield from report(f"subtree: repeat of a subtree, {GOALS} goals (s)", mine, base)
         node.destroy_node()
+        raw_node.destroy_node()
     finally:
         rclpy.try_shutdown()
         for process in (sim, rejecting, aborting, fleet):

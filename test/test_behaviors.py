@@ -1,9 +1,12 @@
 """Action, service and retry leaves against the simulated robot over real DDS: every row of the
 goal state machine, feedback to the blackboard, retries, and service outcomes."""
 import time
+import weakref
 
 import py_trees
 import pytest
+from hypothesis import HealthCheck as Health, given, settings
+from hypothesis import strategies as st
 from py_trees.common import Status
 
 from behaviors import failures
@@ -14,6 +17,7 @@ from behaviors.services import Calibrate, HealthCheck, ServiceClient
 from executive.language.expressions import compile_check
 from harness import SIM_TIME_SCALE, SimProcess, run_tree, sim_status, start_sim, unique_name
 from mission_interfaces.action import NavigateToPose
+from rclpy.action import ActionClient as RclpyActionClient
 
 FAR = dict(x=-20.0, y=18.0)      # a goal that takes long enough to interrupt
 
@@ -280,6 +284,55 @@ def test_a_client_keeps_no_future_of_a_goal_that_ended(ros, sim):
         while client._futures and time.monotonic() < deadline:    # the done callbacks run as tasks
             ros.executor.spin_once(timeout_sec=0.05)
         assert client._futures == [], client._futures
+
+
+STATUSES = list(range(7))    # GoalStatus: UNKNOWN, ACCEPTED, EXECUTING, CANCELING, SUCCEEDED, CANCELED, ABORTED
+
+
+@given(entries=st.lists(st.tuples(st.integers(0, 7), st.sampled_from(STATUSES)), max_size=8, unique_by=lambda e: e[0]),
+       handles=st.lists(st.tuples(st.integers(0, 7), st.booleans()), max_size=5, unique_by=lambda h: h[0]),
+       watched=st.sets(st.integers(0, 7), max_size=4))
+@settings(max_examples=150, deadline=None, suppress_health_check=[Health.function_scoped_fixture])
+def test_one_pass_over_a_status_array_leaves_what_rclpys_whole_pass_leaves(ros, entries, handles, watched):
+    # StatusKeepingClient reads the array from its newest end and stops early; rclpy reads all of
+    # it. A server lists each goal once; handles may be dead weak references.
+    from action_msgs.msg import GoalInfo, GoalStatus, GoalStatusArray
+    from rclpy.action.client import ClientGoalHandle
+
+    from behaviors.actions import StatusKeepingClient
+    from unique_identifier_msgs.msg import UUID
+
+    def uuid(i):
+        return UUID(uuid=[i] * 16)
+
+    array = GoalStatusArray(status_list=[GoalStatus(goal_info=GoalInfo(goal_id=uuid(i)), status=s) for i, s in entries])
+    accepted = NavigateToPose.Impl.SendGoalService.Response(accepted=True)
+    outcomes = []
+    for make in (RclpyActionClient, StatusKeepingClient):
+        client = make(ros.node, NavigateToPose, unique_name("/status_pass_"))
+        try:
+            made = {i: ClientGoalHandle(client, uuid(i), accepted) for i, _ in handles}
+            client._goal_handles.update((bytes([i] * 16), weakref.ref(h)) for i, h in made.items())
+            kept = {i: made[i] for i, alive in handles if alive}    # the others die here
+            del made
+            for i in watched if make is StatusKeepingClient else ():
+                client.watch(uuid(i))
+            coroutine = client.execute({"status": array})
+            with pytest.raises(StopIteration):
+                coroutine.send(None)
+            outcomes.append((sorted(client._goal_handles), {i: h.status for i, h in kept.items()}))
+            if make is StatusKeepingClient:
+                listed = dict(entries)
+                assert {i: client.last_status(uuid(i)) for i in watched} == \
+                    {i: listed.get(i, GoalStatus.STATUS_UNKNOWN) for i in watched}
+                if watched:     # a goal listed twice (no server does): the newer, later entry counts
+                    i = min(watched)
+                    twice = [GoalStatus(goal_info=GoalInfo(goal_id=uuid(i)), status=s) for s in (2, 4, 6)]
+                    client._take_status(twice)
+                    assert client.last_status(uuid(i)) == 6
+        finally:
+            client.destroy()
+    assert outcomes[0] == outcomes[1]
 
 
 def test_retry_only_on_chosen_reasons(ros, sim):
