@@ -124,6 +124,37 @@ class GoalClient(RclpyActionClient):
 
     _seen_at = -math.inf    # when server_is_ready last said yes (time.monotonic() s)
     feedback_event_at = -math.inf   # when a leaf last logged a feedback event of this server
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._inline = {}       # id(future) -> (future, [callbacks]) for when_done
+
+    def when_done(self, future, callback):
+        """Call ``callback(future)`` once this client has completed ``future`` (a goal response,
+        cancel response or result it asked for), in the executor callback that took the answer:
+        rclpy's ``add_done_callback`` runs a callback as a task in a later round of the executor,
+        one more wait-set round trip per answer, on the path from one goal to the next. At once if
+        ``future`` is done already. A future never answered (its server is gone) keeps its entry,
+        as rclpy keeps its pending request."""
+        if future.done():
+            callback(future)
+        else:
+            self._inline.setdefault(id(future), (future, []))[1].append(callback)
+
+    async def execute(self, taken_data):
+        answered = []
+        if self._inline:
+            for key, pending in (("goal", self._pending_goal_requests), ("cancel", self._pending_cancel_requests),
+                                 ("result", self._pending_result_requests)):
+                if key in taken_data:
+                    future = pending.get(taken_data[key][0])
+                    if future is not None and id(future) in self._inline:
+                        answered.append(future)
+        await super().execute(taken_data)
+        for future in answered:
+            if future.done():
+                for callback in self._inline.pop(id(future))[1]:
+                    callback(future)
     SEEN_FRESH = 0.25   # s a server seen in the graph counts as there without asking again
 
     def server_is_ready(self) -> bool:
@@ -339,7 +370,7 @@ class ActionClient(RemoteLeaf):
         self._book.abandoned(attempt, self.open_goals)
         self._event("cancel_sent", goal_id=attempt.id_hex, state=attempt.state)
         if attempt.handle is not None:
-            attempt.handle.cancel_goal_async().add_done_callback(partial(self._on_cancel_answer, attempt))
+            self.client.when_done(attempt.handle.cancel_goal_async(), partial(self._on_cancel_answer, attempt))
         else:
             # Recalling: cancel by id now, in case the answer was lost, and again in
             # _on_goal_response if the acceptance arrives later.
@@ -391,7 +422,7 @@ class ActionClient(RemoteLeaf):
         self.client.watch(attempt.goal_id)
         future = self.client.send_goal_async(goal, feedback_callback=partial(self._on_feedback, attempt),
                                              goal_uuid=attempt.goal_id)
-        future.add_done_callback(partial(self._on_goal_response, attempt))
+        self.client.when_done(future, partial(self._on_goal_response, attempt))
         self._event("goal_sent", goal_id=attempt.id_hex, action=attempt.server, type=type_name(self.interface_type))
         self._next_server_check = time.monotonic() + self.server_check_period
         self.feedback_message = "goal sent"
@@ -413,7 +444,7 @@ class ActionClient(RemoteLeaf):
         if attempt.cancel_again_at is not None and now >= attempt.cancel_again_at:
             attempt.cancel_again_at = None
             self._event("cancel_sent", goal_id=attempt.id_hex, state=attempt.state, again=True)
-            attempt.handle.cancel_goal_async().add_done_callback(partial(self._on_cancel_answer, attempt))
+            self.client.when_done(attempt.handle.cancel_goal_async(), partial(self._on_cancel_answer, attempt))
 
     def _chase_result(self, attempt, now):
         """Ask again for the result of a goal the status topic shows finished, if it is overdue."""
@@ -424,7 +455,7 @@ class ActionClient(RemoteLeaf):
             attempt.terminal_since = now
         elif now - attempt.terminal_since > RESULT_GRACE:
             attempt.terminal_since = now
-            handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
+            self.client.when_done(handle.get_result_async(), partial(self._on_result, attempt))
 
     def _probe_silent(self, attempt, now):
         """Ask for the result of an accepted goal that has been silent for SILENCE_PROBE seconds."""
@@ -435,7 +466,7 @@ class ActionClient(RemoteLeaf):
         if attempt.probing or not handle.accepted or now - attempt.heard_at < SILENCE_PROBE:
             return
         attempt.probing = True
-        handle.get_result_async().add_done_callback(partial(self._on_silence_answer, attempt))
+        self.client.when_done(handle.get_result_async(), partial(self._on_silence_answer, attempt))
 
     @callback
     def _on_silence_answer(self, attempt, future):
@@ -463,7 +494,7 @@ class ActionClient(RemoteLeaf):
             return
         attempt.next_probe = now + RESPONSE_GRACE
         handle = self._handle_by_id(attempt)
-        handle.get_result_async().add_done_callback(partial(self._on_probe_answer, attempt, handle))
+        self.client.when_done(handle.get_result_async(), partial(self._on_probe_answer, attempt, handle))
 
     @callback
     def _on_probe_answer(self, attempt, handle, future):
@@ -476,14 +507,14 @@ class ActionClient(RemoteLeaf):
     def _recall_unanswered(self, attempt):
         """Cancel, by its id, a goal whose request got no answer, in case the server has it."""
         handle = self._handle_by_id(attempt)
-        handle.cancel_goal_async().add_done_callback(partial(self._on_recall_answer, attempt, handle))
+        self.client.when_done(handle.cancel_goal_async(), partial(self._on_recall_answer, attempt, handle))
 
     @callback
     def _on_recall_answer(self, attempt, handle, future):
         self._on_cancel_answer(attempt, future)
         ours = bytes(attempt.goal_id.uuid)
         if any(bytes(g.goal_id.uuid) == ours for g in future.result().goals_canceling):
-            handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
+            self.client.when_done(handle.get_result_async(), partial(self._on_result, attempt))
 
     @callback
     def _on_cancel_answer(self, attempt, future):
@@ -516,10 +547,10 @@ class ActionClient(RemoteLeaf):
             else:
                 self._wake()
             return
-        handle.get_result_async().add_done_callback(partial(self._on_result, attempt))
+        self.client.when_done(handle.get_result_async(), partial(self._on_result, attempt))
         if attempt is not self._attempt:    # the leaf stopped while the goal was pending: recall it
             self._event("cancel_sent", goal_id=attempt.id_hex, state="accepted late")
-            handle.cancel_goal_async().add_done_callback(partial(self._on_cancel_answer, attempt))
+            self.client.when_done(handle.cancel_goal_async(), partial(self._on_cancel_answer, attempt))
         else:
             self.feedback_message = "goal accepted"
 
