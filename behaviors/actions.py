@@ -179,6 +179,10 @@ class GoalClient(RclpyActionClient):
         return future
 
 
+def _key(goal_id) -> bytes:
+    return goal_id if isinstance(goal_id, bytes) else bytes(goal_id.uuid)
+
+
 class StatusKeepingClient(GoalClient):
     """rclpy's ActionClient, which also keeps the last status the status topic showed for each goal
     it is asked to watch. rclpy updates a goal handle's status only once the goal's acceptance has
@@ -197,14 +201,16 @@ class StatusKeepingClient(GoalClient):
         super().__init__(*args, **kwargs)
         self._watched = {}      # goal id bytes -> last status seen (UNKNOWN until one is)
 
-    def watch(self, goal_id: UUID):
-        self._watched.setdefault(bytes(goal_id.uuid), GoalStatus.STATUS_UNKNOWN)
+    # A goal is named by its UUID message or by the 16 bytes of its id (what a running leaf asks
+    # with on every tick: converting the message's array costs more than the lookup).
+    def watch(self, goal_id):
+        self._watched.setdefault(_key(goal_id), GoalStatus.STATUS_UNKNOWN)
 
-    def forget(self, goal_id: UUID):
-        self._watched.pop(bytes(goal_id.uuid), None)
+    def forget(self, goal_id):
+        self._watched.pop(_key(goal_id), None)
 
-    def last_status(self, goal_id: UUID) -> int:
-        return self._watched.get(bytes(goal_id.uuid), GoalStatus.STATUS_UNKNOWN)
+    def last_status(self, goal_id) -> int:
+        return self._watched.get(_key(goal_id), GoalStatus.STATUS_UNKNOWN)
 
     async def execute(self, taken_data):
         status = taken_data.pop("status", None)
@@ -241,6 +247,7 @@ class _Attempt:
     def __init__(self, server: str):
         raw = uuid.uuid4().bytes
         self.goal_id = UUID(uuid=list(raw))
+        self.key = raw      # the id's bytes, as the client's status watch keys it
         self.id_hex = raw.hex()
         self.server = server
         self.handle = None
@@ -419,7 +426,7 @@ class ActionClient(RemoteLeaf):
         if goal is None:
             return Status.FAILURE
         attempt = self._attempt = _Attempt(self.resolved_name())
-        self.client.watch(attempt.goal_id)
+        self.client.watch(attempt.key)
         future = self.client.send_goal_async(goal, feedback_callback=partial(self._on_feedback, attempt),
                                              goal_uuid=attempt.goal_id)
         self.client.when_done(future, partial(self._on_goal_response, attempt))
@@ -449,7 +456,7 @@ class ActionClient(RemoteLeaf):
     def _chase_result(self, attempt, now):
         """Ask again for the result of a goal the status topic shows finished, if it is overdue."""
         handle = attempt.handle
-        if not handle.accepted or self.client.last_status(attempt.goal_id) not in TERMINAL:
+        if not handle.accepted or self.client.last_status(attempt.key) not in TERMINAL:
             return
         if attempt.terminal_since is None:
             attempt.terminal_since = now
@@ -460,7 +467,7 @@ class ActionClient(RemoteLeaf):
     def _probe_silent(self, attempt, now):
         """Ask for the result of an accepted goal that has been silent for SILENCE_PROBE seconds."""
         handle = attempt.handle
-        status = self.client.last_status(attempt.goal_id)
+        status = self.client.last_status(attempt.key)
         if status != attempt.status_seen:
             attempt.status_seen, attempt.heard_at = status, now
         if attempt.probing or not handle.accepted or now - attempt.heard_at < SILENCE_PROBE:
@@ -475,7 +482,7 @@ class ActionClient(RemoteLeaf):
         if attempt.finished:
             return
         if future.result().status == GoalStatus.STATUS_UNKNOWN and \
-                self.client.last_status(attempt.goal_id) not in TERMINAL:
+                self.client.last_status(attempt.key) not in TERMINAL:
             # It was running, and the server has never heard of it: it restarted.
             self._lose(attempt, f"action server {attempt.server} no longer has the goal (it restarted?)",
                        failures.SERVER_LOST)
@@ -512,7 +519,7 @@ class ActionClient(RemoteLeaf):
     @callback
     def _on_recall_answer(self, attempt, handle, future):
         self._on_cancel_answer(attempt, future)
-        ours = bytes(attempt.goal_id.uuid)
+        ours = attempt.key
         if any(bytes(g.goal_id.uuid) == ours for g in future.result().goals_canceling):
             self.client.when_done(handle.get_result_async(), partial(self._on_result, attempt))
 
@@ -523,7 +530,7 @@ class ActionClient(RemoteLeaf):
         CANCEL_RETRY, for as long as the goal is in flight."""
         response = future.result()
         code = response.return_code
-        ours = bytes(attempt.goal_id.uuid)
+        ours = attempt.key
         answer = CANCEL_ANSWERS.get(code, f"code {code}")
         if code == CancelGoal.Response.ERROR_NONE and not any(bytes(g.goal_id.uuid) == ours
                                                             for g in response.goals_canceling):
@@ -582,7 +589,7 @@ class ActionClient(RemoteLeaf):
             return
         response = future.result()
         status, result, source = response.status, response.result, "get_result"
-        seen = self.client.last_status(attempt.goal_id)
+        seen = self.client.last_status(attempt.key)
         if status == GoalStatus.STATUS_UNKNOWN:
             if seen in TERMINAL:
                 status, result, source = seen, None, "status_topic"
@@ -596,7 +603,7 @@ class ActionClient(RemoteLeaf):
         self._conclude(attempt, status, result, source)
 
     def _settle_unknown(self, attempt, now):
-        seen = self.client.last_status(attempt.goal_id)
+        seen = self.client.last_status(attempt.key)
         if seen in TERMINAL:
             self._conclude(attempt, seen, None, "status_topic")
         elif now - attempt.result_unknown_at > STATUS_GRACE:
@@ -646,7 +653,7 @@ class ActionClient(RemoteLeaf):
 
     def _close(self, attempt):
         attempt.finished = True
-        self.client.forget(attempt.goal_id)
+        self.client.forget(attempt.key)
 
     def _finish(self, status, failure):
         self._outcome = status

@@ -71,6 +71,7 @@ RETICK_BUDGET = 0.005      # s
 FAULT_REPEAT_PERIOD = 10.0  # s: the most often one internal fault that keeps happening is logged again
 TEARDOWN_TIMEOUT = 5.0     # s the node's teardown may take once stop signals are ignored (main)
 FEEDBACK_PERIOD = 0.5      # s: the longest a running mission goes without an update to listeners
+PAUSED_FEEDBACK_PERIOD = 2.0   # s: the same for a paused one, which changes nothing but its pause's length
 IDLE_STREAMS_PERIOD = 0.5  # s: the longest a py_trees_ros snapshot stream opened while idle stays silent
 
 
@@ -487,7 +488,7 @@ class ExecutiveNode(Node):
         if run.paused:
             # Nothing to tick: no periodic tick, only a wake-up for the listeners' feedback.
             self._timer.cancel()
-            self.wake_at(time.monotonic() + FEEDBACK_PERIOD)
+            self.wake_at(time.monotonic() + PAUSED_FEEDBACK_PERIOD)
             self._after(run, changed=False)
             return
         if self._tree_visitors:
