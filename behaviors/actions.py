@@ -112,8 +112,9 @@ def error_of(result):
 
 
 class GoalClient(RclpyActionClient):
-    """rclpy's ActionClient, without the future rclpy 9.1.2 (the Kilted wheels) leaks per goal, and
-    with the server's presence remembered for a moment (see :meth:`server_is_ready`).
+    """rclpy's ActionClient, without the future rclpy 9.1.2 (the Kilted wheels) leaks per goal,
+    with the server's presence remembered for a moment (see :meth:`server_is_ready`), and with
+    answers handed over in the callback that took them (see :meth:`when_done`).
 
     That release's ``send_goal_async`` registers two futures with the client and completes only
     the one it returns (ros2/rclpy#1532, a regression of #1308, fixed upstream after the release;
@@ -123,6 +124,7 @@ class GoalClient(RclpyActionClient):
     dropped as soon as the goal is sent; with a fixed rclpy there is none and nothing changes."""
 
     _seen_at = -math.inf    # when server_is_ready last said yes (time.monotonic() s)
+    SEEN_FRESH = 0.25   # s a server seen in the graph counts as there without asking again
     feedback_event_at = -math.inf   # when a leaf last logged a feedback event of this server
 
     def __init__(self, *args, **kwargs):
@@ -155,7 +157,6 @@ class GoalClient(RclpyActionClient):
             if future.done():
                 for callback in self._inline.pop(id(future))[1]:
                     callback(future)
-    SEEN_FRESH = 0.25   # s a server seen in the graph counts as there without asking again
 
     def server_is_ready(self) -> bool:
         """rclpy's answer, remembered for SEEN_FRESH s when yes: asking walks the ROS graph (0.8 ms
