@@ -180,10 +180,6 @@ class GoalClient(RclpyActionClient):
         return future
 
 
-def _key(goal_id) -> bytes:
-    return goal_id if isinstance(goal_id, bytes) else bytes(goal_id.uuid)
-
-
 class StatusKeepingClient(GoalClient):
     """rclpy's ActionClient, which also keeps the last status the status topic showed for each goal
     it is asked to watch. rclpy updates a goal handle's status only once the goal's acceptance has
@@ -202,16 +198,16 @@ class StatusKeepingClient(GoalClient):
         super().__init__(*args, **kwargs)
         self._watched = {}      # goal id bytes -> last status seen (UNKNOWN until one is)
 
-    # A goal is named by its UUID message or by the 16 bytes of its id (what a running leaf asks
-    # with on every tick: converting the message's array costs more than the lookup).
-    def watch(self, goal_id):
-        self._watched.setdefault(_key(goal_id), GoalStatus.STATUS_UNKNOWN)
+    # A goal is named by the 16 bytes of its id (``bytes(uuid_msg.uuid)``), which a running leaf
+    # keeps: it asks on every tick, and converting the message's array costs more than the lookup.
+    def watch(self, key: bytes):
+        self._watched.setdefault(key, GoalStatus.STATUS_UNKNOWN)
 
-    def forget(self, goal_id):
-        self._watched.pop(_key(goal_id), None)
+    def forget(self, key: bytes):
+        self._watched.pop(key, None)
 
-    def last_status(self, goal_id) -> int:
-        return self._watched.get(_key(goal_id), GoalStatus.STATUS_UNKNOWN)
+    def last_status(self, key: bytes) -> int:
+        return self._watched.get(key, GoalStatus.STATUS_UNKNOWN)
 
     async def execute(self, taken_data):
         status = taken_data.pop("status", None)

@@ -5,7 +5,6 @@ one place they are parsed and evaluated); :class:`BlackboardEnv` lets them read 
 py_trees blackboard.
 """
 import math
-import time
 
 import py_trees
 from py_trees.common import Access, Status
@@ -150,7 +149,7 @@ class Wait(UsesMissionTime, py_trees.behaviour.Behaviour):
         if remaining <= 0:
             self.feedback_message = ""      # nothing is left once it has waited
             return Status.SUCCESS
-        self._wake_at(time.monotonic() + remaining)     # wake_in, inlined: every tick of every wait
+        self.wake_in(remaining)
         # Whole seconds: a message that changed every tick would make every tick a tree change
         # (a snapshot published, a redraw) for nothing a person could read.
         seconds = math.ceil(remaining)

@@ -1,5 +1,6 @@
 """Action overhead: a mission of 200 sequential navigate goals against a sim server that succeeds
-at once, against a plain rclpy client sending the same 200 goals (same process, its own node and executor, same server)."""
+at once, against a plain rclpy client sending the same 200 goals (same process, its own node and
+executor, same server)."""
 import time
 
 from bench import common
@@ -59,7 +60,7 @@ def run():
         node, executor = common.executive("bench_overhead_executive")
         raw_node, raw_executor = common.raw_node("bench_overhead_raw")
         action = sim.name("navigate_to_pose")
-        raw_rclpy(raw_node, raw_executor, action, 20)              # warm up both: discovery, first goals
+        raw_rclpy(raw_node, raw_executor, action, 20)      # warm up both: discovery, first goals
         executive_run(node, executor, sim.namespace)
         ours, base = [], []
         for i in range(ROUNDS):                             # alternate which goes first

@@ -54,7 +54,7 @@ def run():
         node, executor = common.executive("bench_checkpoint_executive")
         raw_node, raw_executor = common.raw_node("bench_checkpoint_raw")
         action, text = sim.name("navigate_to_pose"), repeat_mission(sim.namespace)
-        raw_goals(raw_node, raw_executor, action, 20)       # warm up: discovery, first goals, the mission once
+        raw_goals(raw_node, raw_executor, action, 20)   # warm up: discovery, first goals, the mission once
         executive_run(node, executor, text)
 
         def without():

@@ -316,20 +316,20 @@ def test_one_pass_over_a_status_array_leaves_what_rclpys_whole_pass_leaves(ros, 
             kept = {i: made[i] for i, alive in handles if alive}    # the others die here
             del made
             for i in watched if make is StatusKeepingClient else ():
-                client.watch(uuid(i))
+                client.watch(bytes([i] * 16))
             coroutine = client.execute({"status": array})
             with pytest.raises(StopIteration):
                 coroutine.send(None)
             outcomes.append((sorted(client._goal_handles), {i: h.status for i, h in kept.items()}))
             if make is StatusKeepingClient:
                 listed = dict(entries)
-                assert {i: client.last_status(uuid(i)) for i in watched} == \
+                assert {i: client.last_status(bytes([i] * 16)) for i in watched} == \
                     {i: listed.get(i, GoalStatus.STATUS_UNKNOWN) for i in watched}
                 if watched:     # a goal listed twice (no server does): the newer, later entry counts
                     i = min(watched)
                     twice = [GoalStatus(goal_info=GoalInfo(goal_id=uuid(i)), status=s) for s in (2, 4, 6)]
                     client._take_status(twice)
-                    assert client.last_status(uuid(i)) == 6
+                    assert client.last_status(bytes([i] * 16)) == 6
         finally:
             client.destroy()
     assert outcomes[0] == outcomes[1]
